@@ -1,0 +1,26 @@
+"""Mirador's GPT library: a decoder-only transformer written from scratch, plus what it
+takes to train it, sample from it and save it. It knows nothing of the app around it."""
+
+from .checkpoint import load, save
+from .config import GPTConfig
+from .data import get_batch, split_ids
+from .model import GPT
+from .tokenizer import BPETokenizer, CharTokenizer, make_tokenizer, tokenizer_from_dict
+from .trainer import TrainConfig, Trainer, TrainEvent, TrainingDiverged
+
+__all__ = [
+    "GPT",
+    "GPTConfig",
+    "CharTokenizer",
+    "BPETokenizer",
+    "make_tokenizer",
+    "tokenizer_from_dict",
+    "split_ids",
+    "get_batch",
+    "TrainConfig",
+    "Trainer",
+    "TrainEvent",
+    "TrainingDiverged",
+    "save",
+    "load",
+]

@@ -1,0 +1,105 @@
+"""One-file checkpoints: weights in safetensors, everything else as JSON in its header.
+
+safetensors holds raw tensors and a string-to-string header, nothing executable, so loading
+a checkpoint can never run code (a pickle can). Saving is atomic: the bytes go to a temporary
+file beside the target, are flushed to disk, then renamed over it in one step, so a crash or
+kill mid-save leaves the previous checkpoint whole and no debris.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import save as safetensors_bytes
+
+from .config import GPTConfig
+from .model import GPT
+from .tokenizer import tokenizer_from_dict
+
+FORMAT = "mirador-gpt"
+FORMAT_VERSION = "1"
+TIED_WEIGHT = "lm_head.weight"  # the same tensor as tok_emb.weight: stored once
+
+
+def _not_ours(path, reason: str) -> ValueError:
+    return ValueError(f"{Path(path).name} is not a Mirador checkpoint ({reason}). Save one with Mirador first.")
+
+
+def to_bytes(model: GPT, tokenizer, meta: dict | None = None) -> bytes:
+    tensors = {
+        name: tensor.detach().to("cpu", torch.float32).contiguous()
+        for name, tensor in model.state_dict().items()
+        if name != TIED_WEIGHT
+    }
+    header = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "config": json.dumps(model.config.to_dict()),
+        "tokenizer": json.dumps(tokenizer.to_dict()),
+        "meta": json.dumps(meta or {}),
+    }
+    return safetensors_bytes(tensors, metadata=header)
+
+
+def save(path, model: GPT, tokenizer, meta: dict | None = None) -> Path:
+    """Write model, tokenizer and meta to one .safetensors file, atomically."""
+    path = Path(path)
+    data = to_bytes(model, tokenizer, meta)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    return path
+
+
+def load(path, map_location: str = "cpu"):
+    """Read a checkpoint written by save(): returns (model, tokenizer, meta).
+
+    FileNotFoundError when there is no file; ValueError when the file is not a whole,
+    valid Mirador checkpoint. Nothing in the file is ever executed.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"No checkpoint at {path}.")
+    try:
+        with safe_open(str(path), framework="pt", device="cpu") as f:
+            header = f.metadata() or {}
+            tensors = {name: f.get_tensor(name) for name in f.keys()}
+    except Exception as exc:  # truncated, random bytes, a pickle, ...: all unreadable as safetensors
+        raise _not_ours(path, f"unreadable as safetensors: {type(exc).__name__}") from None
+    if header.get("format") != FORMAT:
+        raise _not_ours(path, "no Mirador header")
+    try:
+        config = GPTConfig.from_dict(json.loads(header["config"]))
+        tokenizer = tokenizer_from_dict(json.loads(header["tokenizer"]))
+        meta = json.loads(header.get("meta", "{}"))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise _not_ours(path, f"invalid header: {exc}") from None
+    if tokenizer.vocab_size != config.vocab_size:
+        raise _not_ours(path, f"tokenizer has {tokenizer.vocab_size} tokens, model expects {config.vocab_size}")
+    model = GPT(config)
+    expected = {name: t.shape for name, t in model.state_dict().items() if name != TIED_WEIGHT}
+    found = {name: t.shape for name, t in tensors.items()}
+    if expected != found:
+        missing = sorted(set(expected) - set(found))[:3]
+        unexpected = sorted(set(found) - set(expected))[:3]
+        wrong = sorted(n for n in set(expected) & set(found) if expected[n] != found[n])[:3]
+        raise _not_ours(path, f"tensors do not match its config: missing {missing}, unexpected {unexpected}, wrong shape {wrong}")
+    if any(t.dtype != torch.float32 or not torch.isfinite(t).all() for t in tensors.values()):
+        raise _not_ours(path, "weights must be finite float32")
+    model.load_state_dict(tensors, strict=False)  # lm_head.weight is tied to tok_emb.weight
+    return model.to(map_location), tokenizer, meta if isinstance(meta, dict) else {}

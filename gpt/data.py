@@ -1,0 +1,39 @@
+"""Token ids to training batches.
+
+The model learns to predict token t+1 from tokens ..t, so a batch is B random windows of
+block_size + 1 tokens: the first block_size are the input x, the last block_size the
+targets y (x shifted by one).
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+def split_ids(ids, block_size: int, val_fraction: float = 0.1) -> tuple[torch.Tensor, torch.Tensor]:
+    """Split token ids into train and validation (the last val_fraction), as int64 tensors.
+
+    The training part always keeps at least one full window; the validation part may be
+    empty when the text is barely longer than one block (then there is no val loss).
+    """
+    ids = torch.as_tensor(ids, dtype=torch.long)
+    n = ids.numel()
+    if n < block_size + 1:
+        raise ValueError(
+            f"The text is {n} tokens long; training needs at least block_size + 1 = {block_size + 1} "
+            "tokens. Give more text or choose a smaller block_size."
+        )
+    n_val = int(n * val_fraction)
+    n_val = min(n_val, n - (block_size + 1))
+    if n_val < 2:  # too short to form even one (input, target) pair
+        n_val = 0
+    return ids[: n - n_val], ids[n - n_val :]
+
+
+def get_batch(data: torch.Tensor, block_size: int, batch_size: int, generator: torch.Generator):
+    """B random windows from data: x and y, both (B, T), T = block_size (fewer if data is short)."""
+    T = min(block_size, data.numel() - 1)
+    windows = data.unfold(0, T + 1, 1)  # (N - T, T + 1): a view, nothing copied
+    starts = torch.randint(windows.shape[0], (batch_size,), generator=generator)
+    batch = windows[starts.to(data.device)]  # (B, T + 1)
+    return batch[:, :-1], batch[:, 1:]

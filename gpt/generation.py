@@ -1,0 +1,94 @@
+"""Autoregressive generation with a key/value cache.
+
+The rule every path here keeps: the next token is what the model would predict from the
+last block_size tokens, recomputed from scratch. A cache only makes that faster.
+
+While the whole sequence fits in the context, keys and values of earlier tokens never
+change, so they are computed once and cached; each new token costs one position. Once the
+sequence is longer than block_size, the window slides: every token moves to a new absolute
+position, so its learned position embedding, and with it every cached key and value, changes.
+A sliding cache would then be wrong; we recompute the window, asking only for the last
+position's logits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from numbers import Integral
+
+import torch
+
+from .sampling import check_sampling, sample_next
+
+
+def check_prompt(idx, vocab_size: int, max_new_tokens) -> None:
+    if not isinstance(idx, torch.Tensor) or idx.dim() != 2:
+        raise ValueError("The prompt must be a tensor of token ids shaped (batch, time).")
+    if idx.dtype not in (torch.int64, torch.int32):
+        raise ValueError(f"Token ids must be integers, got {idx.dtype}.")
+    if idx.shape[0] < 1 or idx.shape[1] < 1:
+        raise ValueError("The prompt is empty: give at least one token to continue from.")
+    low, high = int(idx.min()), int(idx.max())
+    if low < 0 or high >= vocab_size:
+        bad = low if low < 0 else high
+        raise ValueError(f"Token id {bad} is outside the vocabulary (0 to {vocab_size - 1}).")
+    if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, Integral) or max_new_tokens < 0:
+        raise ValueError(f"max_new_tokens must be a whole number >= 0, got {max_new_tokens!r}.")
+
+
+def _new_cache(model, batch: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    cfg = model.config
+    ref = model.pos_emb.weight
+    shape = (batch, cfg.n_head, cfg.block_size, cfg.head_size)
+    return [(ref.new_empty(shape), ref.new_empty(shape)) for _ in range(cfg.n_layer)]
+
+
+def stream(
+    model,
+    idx: torch.Tensor,
+    max_new_tokens: int,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    generator: torch.Generator | None = None,
+    use_cache: bool = True,
+) -> Iterator[torch.Tensor]:
+    """Yield max_new_tokens new tokens, each (B, 1), one step at a time.
+
+    use_cache=False recomputes the cropped context for every token (the plain reference).
+    Validation happens on the call, not at the first next().
+    """
+    check_prompt(idx, model.config.vocab_size, max_new_tokens)
+    check_sampling(temperature, top_k, top_p)
+    return _stream(model, idx.long(), max_new_tokens, temperature, top_k, top_p, generator, use_cache)
+
+
+def _stream(model, idx, max_new_tokens, temperature, top_k, top_p, generator, use_cache):
+    block_size = model.config.block_size
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode():
+            idx = idx.to(model.pos_emb.weight.device)
+            length = idx.shape[1]
+            window = idx[:, -block_size:]  # (B, <=block_size): what the next prediction sees
+            cache = _new_cache(model, idx.shape[0]) if use_cache and length <= block_size else None
+            pending = window  # tokens not yet in the cache
+            for _ in range(max_new_tokens):
+                if cache is not None and length <= block_size:
+                    logits = model.last_logits_cached(pending, cache, length - pending.shape[1])
+                else:
+                    logits = model.last_logits(window)  # (B, V): full forward of the window
+                token = sample_next(logits, temperature, top_k, top_p, generator)  # (B, 1)
+                yield token
+                length += 1
+                window = torch.cat([window, token], dim=1)[:, -block_size:]
+                pending = token
+    finally:
+        model.train(was_training)
+
+
+def generate(model, idx, max_new_tokens, temperature=1.0, top_k=None, top_p=None, generator=None, use_cache=True):
+    """The prompt followed by max_new_tokens sampled tokens, (B, T + max_new_tokens)."""
+    new_tokens = list(stream(model, idx, max_new_tokens, temperature, top_k, top_p, generator, use_cache))
+    return torch.cat([idx.to(model.pos_emb.weight.device).long(), *new_tokens], dim=1)

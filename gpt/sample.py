@@ -1,0 +1,89 @@
+"""Command line: continue a prompt with a trained checkpoint, printing tokens as they come.
+
+    python -m gpt.sample --ckpt assets/shakespeare.safetensors --prompt "ROMEO:" --temperature 0.8
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import torch
+
+from .checkpoint import load
+from .tokenizer import BPETokenizer
+
+
+class StreamDecoder:
+    """Turns tokens into printable text as they arrive.
+
+    A BPE token can end in the middle of a multi-byte character; such bytes are held back
+    until the character is complete, so the stream never prints a replacement character
+    that the full decode would not.
+    """
+
+    def __init__(self, tokenizer):
+        self.tokenizer = tokenizer
+        self.pending = b""
+
+    def push(self, token_id: int) -> str:
+        if not isinstance(self.tokenizer, BPETokenizer):
+            return self.tokenizer.decode([token_id])
+        self.pending += self.tokenizer.decode_bytes([token_id])
+        try:
+            text, self.pending = self.pending.decode("utf-8"), b""
+            return text
+        except UnicodeDecodeError as exc:
+            if len(self.pending) - exc.start >= 4:  # can never complete: give up on those bytes
+                text, self.pending = self.pending.decode("utf-8", errors="replace"), b""
+                return text
+            text = self.pending[: exc.start].decode("utf-8")
+            self.pending = self.pending[exc.start :]
+            return text
+
+    def flush(self) -> str:
+        text, self.pending = self.pending.decode("utf-8", errors="replace"), b""
+        return text
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m gpt.sample", description=__doc__.splitlines()[0])
+    p.add_argument("--ckpt", required=True, type=Path)
+    p.add_argument("--prompt", default="\n")
+    p.add_argument("--max-new-tokens", type=int, default=300)
+    p.add_argument("--temperature", type=float, default=0.8)
+    p.add_argument("--top-k", type=int, default=None)
+    p.add_argument("--top-p", type=float, default=None)
+    p.add_argument("--seed", type=int, default=None)
+    return p
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        model, tokenizer, _ = load(args.ckpt)
+        ids = tokenizer.encode(args.prompt)
+        generator = torch.Generator().manual_seed(args.seed) if args.seed is not None else None
+        tokens = model.generate_stream(
+            torch.tensor([ids], dtype=torch.long),
+            args.max_new_tokens,
+            temperature=args.temperature,
+            top_k=args.top_k,
+            top_p=args.top_p,
+            generator=generator,
+        )
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    decoder = StreamDecoder(tokenizer)
+    sys.stdout.write(args.prompt)
+    for token in tokens:
+        sys.stdout.write(decoder.push(int(token[0, 0])))
+        sys.stdout.flush()
+    sys.stdout.write(decoder.flush() + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,160 @@
+"""Text to token ids and back.
+
+- CharTokenizer: the article's tokenizer. One id per distinct character of the training
+  text, sorted; a tiny vocabulary and long sequences.
+- BPETokenizer: GPT-2's byte-pair encoding (via tiktoken, loaded offline from assets/),
+  with its 50,257-token vocabulary compacted to the tokens the training text uses plus the
+  256 single bytes and <|endoftext|>. A tiny model then needs ~12k embedding rows for tiny
+  Shakespeare instead of 50,257, and any string still round-trips: a GPT-2 token outside
+  the compact vocabulary is spelled out as its bytes.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+GPT2_BPE_FILE = ASSETS / "gpt2.tiktoken"
+GPT2_BPE_SHA256 = "306cd27f03c1a714eca7108e03d66b7dc042abe8c258b44c199a7ed9838dd930"
+# GPT-2's pre-tokenisation pattern: splits off contractions, words, numbers, punctuation, spaces.
+GPT2_SPLIT_PATTERN = r"""'(?:[sdmt]|ll|ve|re)| ?\p{L}++| ?\p{N}++| ?[^\s\p{L}\p{N}]++|\s++$|\s+(?!\S)|\s"""
+END_OF_TEXT = "<|endoftext|>"
+GPT2_END_OF_TEXT_ID = 50256
+
+
+def _require_text(text) -> None:
+    if not isinstance(text, str):
+        raise ValueError(f"Training text must be a string, got {type(text).__name__}.")
+    if not text:
+        raise ValueError("The training text is empty: paste or upload some text first.")
+
+
+class CharTokenizer:
+    kind = "char"
+
+    def __init__(self, chars: str):
+        if not chars or len(set(chars)) != len(chars):
+            raise ValueError("A character vocabulary must be non-empty and hold each character once.")
+        self.chars = chars
+        self._ids = {ch: i for i, ch in enumerate(chars)}
+
+    @classmethod
+    def from_text(cls, text: str) -> "CharTokenizer":
+        _require_text(text)
+        return cls("".join(sorted(set(text))))
+
+    @property
+    def vocab_size(self) -> int:
+        return len(self.chars)
+
+    def encode(self, text: str) -> list[int]:
+        try:
+            return [self._ids[ch] for ch in text]
+        except KeyError:
+            unseen = sorted({ch for ch in text if ch not in self._ids})
+            shown = ", ".join(repr(ch) for ch in unseen[:10])
+            raise ValueError(
+                f"This model never saw the character(s) {shown} in its training text: "
+                "remove them, or train on text that contains them."
+            ) from None
+
+    def decode(self, ids) -> str:
+        return "".join(self.chars[i] for i in ids)
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "chars": self.chars}
+
+
+@lru_cache(maxsize=1)
+def gpt2_encoding():
+    """GPT-2's tiktoken Encoding, built once from the bundled rank file (nothing is downloaded)."""
+    import tiktoken
+    from tiktoken.load import load_tiktoken_bpe
+
+    ranks = load_tiktoken_bpe(str(GPT2_BPE_FILE), expected_hash=GPT2_BPE_SHA256)
+    return tiktoken.Encoding(
+        name="gpt2-mirador",
+        pat_str=GPT2_SPLIT_PATTERN,
+        mergeable_ranks=ranks,
+        special_tokens={END_OF_TEXT: GPT2_END_OF_TEXT_ID},
+    )
+
+
+class BPETokenizer:
+    kind = "bpe"
+
+    def __init__(self, gpt2_ids):
+        """gpt2_ids: the GPT-2 token ids kept, in compact-id order."""
+        enc = gpt2_encoding()
+        kept = np.asarray(sorted(set(int(i) for i in gpt2_ids)), dtype=np.int64)
+        if kept.size == 0 or kept[0] < 0 or kept[-1] > GPT2_END_OF_TEXT_ID:
+            raise ValueError("A BPE vocabulary must list GPT-2 token ids between 0 and 50256.")
+        self._byte_ids = [enc.encode_single_token(bytes([b])) for b in range(256)]
+        missing = set(self._byte_ids) - set(kept.tolist())
+        if missing:
+            raise ValueError("A BPE vocabulary must keep all 256 single-byte tokens.")
+        self.gpt2_ids = kept  # compact id -> GPT-2 id
+        self._compact = np.full(GPT2_END_OF_TEXT_ID + 1, -1, dtype=np.int64)  # GPT-2 id -> compact id
+        self._compact[kept] = np.arange(kept.size)
+
+    @classmethod
+    def from_text(cls, text: str) -> "BPETokenizer":
+        _require_text(text)
+        enc = gpt2_encoding()
+        used = set(enc.encode_ordinary(text))
+        single_bytes = {enc.encode_single_token(bytes([b])) for b in range(256)}
+        return cls(used | single_bytes | {GPT2_END_OF_TEXT_ID})
+
+    @property
+    def vocab_size(self) -> int:
+        return int(self.gpt2_ids.size)
+
+    def encode(self, text: str) -> list[int]:
+        enc = gpt2_encoding()
+        gpt2 = np.asarray(enc.encode_ordinary(text), dtype=np.int64)
+        compact = self._compact[gpt2]
+        if (compact >= 0).all():
+            return compact.tolist()
+        out: list[int] = []
+        for g, c in zip(gpt2.tolist(), compact.tolist()):
+            if c >= 0:
+                out.append(c)
+            else:  # a token the training text never used: spell it as its bytes
+                out.extend(int(self._compact[self._byte_ids[b]]) for b in enc.decode_single_token_bytes(g))
+        return out
+
+    def decode(self, ids) -> str:
+        return self.decode_bytes(ids).decode("utf-8", errors="replace")
+
+    def decode_bytes(self, ids) -> bytes:
+        ids = np.asarray(list(ids), dtype=np.int64)
+        if ids.size and (ids.min() < 0 or ids.max() >= self.vocab_size):
+            raise ValueError(f"Token ids must be between 0 and {self.vocab_size - 1}.")
+        return gpt2_encoding().decode_bytes(self.gpt2_ids[ids].tolist())
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "gpt2_ids": self.gpt2_ids.tolist()}
+
+
+def tokenizer_from_dict(data: dict):
+    """Rebuild a tokenizer from its to_dict() form (as stored in a checkpoint)."""
+    if not isinstance(data, dict):
+        raise ValueError("A tokenizer description must be a JSON object.")
+    kind = data.get("kind")
+    if kind == "char" and isinstance(data.get("chars"), str):
+        return CharTokenizer(data["chars"])
+    if kind == "bpe" and isinstance(data.get("gpt2_ids"), list):
+        return BPETokenizer(data["gpt2_ids"])
+    raise ValueError(f"Unknown tokenizer description (kind {kind!r}).")
+
+
+def make_tokenizer(kind: str, text: str):
+    """The tokenizer named 'char' or 'bpe', fitted to text."""
+    if kind == "char":
+        return CharTokenizer.from_text(text)
+    if kind == "bpe":
+        return BPETokenizer.from_text(text)
+    raise ValueError(f"Tokenizer must be 'char' or 'bpe', got {kind!r}.")

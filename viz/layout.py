@@ -1,0 +1,37 @@
+"""Shared look of every Mirador figure.
+
+One place for sizes, fonts and colours so all plots read the same on a laptop
+and on a phone: width always follows the container (autosize), only the
+height is fixed, and margins stay small because phone screens are narrow.
+"""
+
+from __future__ import annotations
+
+ATTENTION_COLORSCALE = "Viridis"  # perceptually uniform, readable when printed grey
+FONT_SIZE = 12
+TICK_FONT_SIZE = 9
+
+
+def base_layout(title: str, height: int, margin: dict | None = None) -> dict:
+    """Layout dict with the common settings; callers add axes on top."""
+    m = dict(l=50, r=20, t=60, b=40)
+    if margin:
+        m.update(margin)
+    return dict(
+        title=dict(text=title, x=0.0, xanchor="left", font=dict(size=FONT_SIZE + 3)),
+        autosize=True,
+        height=int(height),
+        margin=m,
+        font=dict(size=FONT_SIZE),
+        template="plotly_white",
+    )
+
+
+def attention_coloraxis() -> dict:
+    """One colour axis fixed to 0..1 so every head is on the same scale."""
+    return dict(
+        colorscale=ATTENTION_COLORSCALE,
+        cmin=0.0,
+        cmax=1.0,
+        colorbar=dict(title=dict(text="weight"), thickness=12, len=0.8),
+    )

@@ -1,0 +1,68 @@
+"""Training and validation loss over steps.
+
+Train loss is logged every step and is noisy, so it is a plain line; val
+loss is measured rarely, so its points get markers to show where the real
+measurements are.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+from .arrays import to_float32
+from .layout import base_layout
+
+
+def _series(steps: Sequence[int], losses: Any, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """(steps int64, losses float32), checked to be the same length."""
+    x = np.asarray(steps, dtype=np.int64).reshape(-1)  # (N,)
+    y = to_float32(losses).reshape(-1)  # (N,)
+    if x.shape != y.shape:
+        raise ValueError(f"loss_curve: {name} has {x.size} steps but {y.size} losses")
+    return x, y
+
+
+def loss_curve(
+    train_steps: Sequence[int],
+    train_losses: Any,
+    val_steps: Sequence[int],
+    val_losses: Any,
+    title: str = "Loss",
+) -> go.Figure:
+    """Line chart of train and val cross-entropy against step.
+
+    With no data yet it still returns a figure with labelled axes and a
+    hint, so the UI shows a sensible placeholder before training starts.
+    """
+    tx, ty = _series(train_steps, train_losses, "train")
+    vx, vy = _series(val_steps, val_losses, "val")
+    traces = [
+        go.Scatter(
+            x=tx, y=ty, name="train", mode="lines", line=dict(width=1.5),
+            hovertemplate="step %{x}<br>train %{y:.4f}<extra></extra>",
+        ),
+        go.Scatter(
+            x=vx, y=vy, name="val", mode="lines+markers", line=dict(width=2),
+            marker=dict(size=6),
+            hovertemplate="step %{x}<br>val %{y:.4f}<extra></extra>",
+        ),
+    ]
+    layout = base_layout(title, height=360, margin=dict(t=70))
+    layout["xaxis"] = dict(title=dict(text="step"), rangemode="tozero")
+    layout["yaxis"] = dict(title=dict(text="cross-entropy loss (nats)"))
+    # Horizontal legend above the plot, right-aligned so it clears the title.
+    layout["legend"] = dict(orientation="h", x=1.0, xanchor="right", y=1.02, yanchor="bottom")
+    layout["hovermode"] = "x unified"
+    if tx.size == 0 and vx.size == 0:
+        layout["xaxis"]["range"] = [0, 1]
+        layout["yaxis"]["range"] = [0, 1]
+        layout["annotations"] = [
+            dict(
+                text="Press Train to start", x=0.5, y=0.5, xref="paper", yref="paper",
+                showarrow=False, font=dict(size=16, color="grey"),
+            )
+        ]
+    return go.Figure(data=traces, layout=layout)
