@@ -56,6 +56,7 @@ def save(path, model: GPT, tokenizer, meta: dict | None = None) -> Path:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; a checkpoint is an ordinary file
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -91,8 +92,8 @@ def load(path, map_location: str = "cpu"):
         raise _not_ours(path, f"invalid header: {exc}") from None
     if tokenizer.vocab_size != config.vocab_size:
         raise _not_ours(path, f"tokenizer has {tokenizer.vocab_size} tokens, model expects {config.vocab_size}")
-    model = GPT(config)
-    expected = {name: t.shape for name, t in model.state_dict().items() if name != TIED_WEIGHT}
+    with torch.device("meta"):  # shapes only: nothing is allocated before the file is validated
+        expected = {name: t.shape for name, t in GPT(config).state_dict().items() if name != TIED_WEIGHT}
     found = {name: t.shape for name, t in tensors.items()}
     if expected != found:
         missing = sorted(set(expected) - set(found))[:3]
@@ -101,5 +102,6 @@ def load(path, map_location: str = "cpu"):
         raise _not_ours(path, f"tensors do not match its config: missing {missing}, unexpected {unexpected}, wrong shape {wrong}")
     if any(t.dtype != torch.float32 or not torch.isfinite(t).all() for t in tensors.values()):
         raise _not_ours(path, "weights must be finite float32")
+    model = GPT(config)
     model.load_state_dict(tensors, strict=False)  # lm_head.weight is tied to tok_emb.weight
     return model.to(map_location), tokenizer, meta if isinstance(meta, dict) else {}

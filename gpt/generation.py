@@ -65,27 +65,31 @@ def stream(
 
 def _stream(model, idx, max_new_tokens, temperature, top_k, top_p, generator, use_cache):
     block_size = model.config.block_size
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.inference_mode():
-            idx = idx.to(model.pos_emb.weight.device)
-            length = idx.shape[1]
-            window = idx[:, -block_size:]  # (B, <=block_size): what the next prediction sees
-            cache = _new_cache(model, idx.shape[0]) if use_cache and length <= block_size else None
-            pending = window  # tokens not yet in the cache
-            for _ in range(max_new_tokens):
+    device = model.pos_emb.weight.device
+    # Every token of the sequence, preallocated: the window is a view into it, never a copy.
+    tokens = torch.empty(idx.shape[0], idx.shape[1] + max_new_tokens, dtype=torch.long, device=device)
+    tokens[:, : idx.shape[1]] = idx
+    length = idx.shape[1]
+    cache = _new_cache(model, idx.shape[0]) if use_cache and length <= block_size else None
+    cached = 0  # how many leading positions of the cache hold keys/values
+    for _ in range(max_new_tokens):
+        # Inference mode and eval mode only while computing, never across a yield: the caller's
+        # code between two tokens runs with its own autograd and train/eval settings.
+        was_training = model.training
+        model.eval()
+        try:
+            with torch.inference_mode():
                 if cache is not None and length <= block_size:
-                    logits = model.last_logits_cached(pending, cache, length - pending.shape[1])
+                    logits = model.last_logits_cached(tokens[:, cached:length], cache, cached)
+                    cached = length
                 else:
-                    logits = model.last_logits(window)  # (B, V): full forward of the window
-                token = sample_next(logits, temperature, top_k, top_p, generator)  # (B, 1)
-                yield token
-                length += 1
-                window = torch.cat([window, token], dim=1)[:, -block_size:]
-                pending = token
-    finally:
-        model.train(was_training)
+                    logits = model.last_logits(tokens[:, max(0, length - block_size) : length])  # (B, V)
+                next_token = sample_next(logits, temperature, top_k, top_p, generator)  # (B, 1)
+                tokens[:, length : length + 1] = next_token
+        finally:
+            model.train(was_training)
+        length += 1
+        yield next_token.clone()
 
 
 def generate(model, idx, max_new_tokens, temperature=1.0, top_k=None, top_p=None, generator=None, use_cache=True):

@@ -53,16 +53,19 @@ class CausalSelfAttention(nn.Module):
     def forward(self, x: torch.Tensor, return_attention: bool = False):
         q, k, v = self.split_heads(x)
         dropout_p = self.dropout if self.training else 0.0
-        if not return_attention:
+        # CPU bf16 is the exception to "SDPA is fast": its CPU kernel in bf16 ran 1.5x (384 wide)
+        # to 3.5x (128 wide) slower than these explicit bf16 matmuls (bench/, 2-core EPYC).
+        explicit = return_attention or (q.dtype == torch.bfloat16 and q.device.type == "cpu")
+        if not explicit:
             y = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p, is_causal=True)
             return self.merge_heads(y), None  # y: (B, nh, T, hs)
         T = x.shape[1]
         scores = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(self.head_size))  # (B, nh, T, T)
-        future = torch.ones(T, T, dtype=torch.bool, device=x.device).triu(diagonal=1)
+        future = torch.ones(T, T, dtype=torch.bool, device=x.device).triu(diagonal=1)  # (T, T)
         scores = scores.masked_fill(future, float("-inf"))  # a query never sees later keys
         weights = scores.softmax(dim=-1)  # (B, nh, T, T): each row sums to 1
         y = F.dropout(weights, dropout_p, self.training) @ v  # (B, nh, T, hs)
-        return self.merge_heads(y), weights
+        return self.merge_heads(y), weights if return_attention else None
 
     def forward_cached(self, x: torch.Tensor, cache_k: torch.Tensor, cache_v: torch.Tensor, pos: int):
         """Attend from the new tokens at positions pos.. to everything cached so far.

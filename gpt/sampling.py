@@ -57,7 +57,11 @@ def sample_next(
     """Pick one next token per row of logits (B, V); returns (B, 1) token ids."""
     if temperature == 0:
         return logits.argmax(dim=-1, keepdim=True)
-    logits = filter_logits(logits.float() / temperature, top_k, top_p)
+    logits = logits.float()
+    # Shift so the best logit is 0 before dividing: a tiny temperature then sends the others
+    # to -inf instead of overflowing every logit to inf (which would make softmax NaN).
+    logits = (logits - logits.max(dim=-1, keepdim=True).values) / temperature
+    logits = filter_logits(logits, top_k, top_p)
     probs = logits.softmax(dim=-1)  # (B, V)
     if generator is not None and generator.device != probs.device:
         return torch.multinomial(probs.cpu(), 1, generator=generator).to(probs.device)

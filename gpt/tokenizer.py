@@ -62,7 +62,10 @@ class CharTokenizer:
             ) from None
 
     def decode(self, ids) -> str:
-        return "".join(self.chars[i] for i in ids)
+        try:
+            return "".join(self.chars[i] if i >= 0 else self.chars[len(self.chars)] for i in ids)
+        except IndexError:
+            raise ValueError(f"Token ids must be between 0 and {self.vocab_size - 1}.") from None
 
     def to_dict(self) -> dict:
         return {"kind": self.kind, "chars": self.chars}

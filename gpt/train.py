@@ -22,6 +22,13 @@ from .trainer import TrainConfig, Trainer, TrainingDiverged
 DEFAULTS = TrainConfig()
 
 
+def positive_int(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {value}")
+    return number
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m gpt.train", description=__doc__.splitlines()[0])
     p.add_argument("--text", required=True, type=Path, help="UTF-8 text file to learn from")
@@ -47,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--device", default="auto")
     train.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto")
     train.add_argument("--time-budget", type=float, default=None, help="stop after this many seconds")
-    train.add_argument("--threads", type=int, default=None, help="CPU threads (default: torch's choice)")
+    train.add_argument("--threads", type=positive_int, default=None, help="CPU threads (default: torch's choice)")
     return p
 
 
@@ -63,6 +70,10 @@ def progress_line(event, width: int = 24) -> str:
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    out_folder = args.out.resolve().parent
+    if not out_folder.is_dir():
+        print(f"error: the folder for --out ({out_folder}) does not exist: create it first.", file=sys.stderr)
+        return 2
     try:
         text = args.text.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

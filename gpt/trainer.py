@@ -22,6 +22,7 @@ import torch
 
 from .data import get_batch
 from .device import resolve_device, resolve_precision
+from .mixed_precision import BF16MasterWeights
 
 
 class TrainingDiverged(RuntimeError):
@@ -102,9 +103,8 @@ class TrainEvent:
     stopped: bool = False  # ended early by stop() or the time budget
 
 
-def make_optimizer(model: torch.nn.Module, config: TrainConfig, device: torch.device) -> torch.optim.AdamW:
+def make_optimizer(params: list[torch.Tensor], config: TrainConfig, device: torch.device) -> torch.optim.AdamW:
     """AdamW that decays weight matrices and embeddings, never biases or LayerNorm gains."""
-    params = [p for p in model.parameters() if p.requires_grad]
     groups = [
         {"params": [p for p in params if p.dim() >= 2], "weight_decay": config.weight_decay},
         {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0},
@@ -154,15 +154,31 @@ class Trainer:
         return total / self.config.eval_iters
 
     def run(self):
-        """Train, yielding one TrainEvent per step; raises TrainingDiverged on a non-finite loss."""
+        """Train, yielding one TrainEvent per step; raises TrainingDiverged on a non-finite loss.
+
+        However the loop ends (done, stop(), an error, or the consumer closing the generator),
+        the model is left in float32 on its device with its last finite weights.
+        """
         cfg, model = self.config, self.model
         model.to(self.device)
         model.train()
-        optimizer = make_optimizer(model, cfg, self.device)
-        params = [p for p in model.parameters() if p.requires_grad]
+        # On a CPU with native bf16, compute in bf16 weights; elsewhere bf16 means autocast.
+        master = BF16MasterWeights(model) if self.precision == "bf16" and self.device.type == "cpu" else None
+        params = master.master if master else [p for p in model.parameters() if p.requires_grad]
+        optimizer = make_optimizer(params, cfg, self.device)
+        try:
+            yield from self._loop(optimizer, params, master)
+        finally:
+            if master is not None:
+                master.restore_float32()
+
+    def _loop(self, optimizer, params, master):
+        cfg, model = self.config, self.model
         generator = torch.Generator().manual_seed(cfg.seed)
         block_size = model.config.block_size
-        device_name, precision = self.device.type, self.precision
+        autocast = self._autocast if master is None else nullcontext
+        # The weights that last gave a finite loss: restored if the next step diverges.
+        last_good = [p.detach().clone() for p in params]
         start = time.perf_counter()
         train_time, tokens = 0.0, 0
         for step in range(cfg.max_steps):
@@ -175,18 +191,25 @@ class Trainer:
             for group in optimizer.param_groups:
                 group["lr"] = lr
             x, y = get_batch(self.train_ids, block_size, cfg.batch_size, generator)
-            with self._autocast():
+            with autocast():
                 _, loss = model(x, y)
             loss_value = loss.item()
             if not math.isfinite(loss_value):
+                self._roll_back(params, last_good, optimizer)
                 raise self._diverged(step + 1, "loss", loss_value)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
-            grad_norm = torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
-            if not math.isfinite(grad_norm.item()):
-                optimizer.zero_grad(set_to_none=True)
-                raise self._diverged(step + 1, "gradient norm", grad_norm.item())
+            if master is not None:
+                master.grads_to_master()
+            grad_norm = torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip).item()
+            if not math.isfinite(grad_norm):
+                self._roll_back(params, last_good, optimizer)
+                raise self._diverged(step + 1, "gradient norm", grad_norm)
+            with torch.no_grad():
+                torch._foreach_copy_(last_good, params)  # these weights just gave a finite loss
             optimizer.step()
+            if master is not None:
+                master.master_to_model()
             train_time += time.perf_counter() - step_start
             tokens += x.numel()
             last_loss = loss_value
@@ -201,8 +224,8 @@ class Trainer:
                 lr=lr,
                 tokens_per_s=tokens / max(train_time, 1e-9),
                 elapsed_s=time.perf_counter() - start,
-                device=device_name,
-                precision=precision,
+                device=self.device.type,
+                precision=self.precision,
                 done=done,
             )
 
@@ -221,6 +244,12 @@ class Trainer:
             done=True,
             stopped=stopped,
         )
+
+    @staticmethod
+    @torch.no_grad()
+    def _roll_back(params, last_good, optimizer) -> None:
+        optimizer.zero_grad(set_to_none=True)
+        torch._foreach_copy_(params, last_good)
 
     def _diverged(self, step: int, what: str, value: float) -> TrainingDiverged:
         lr = self.config.learning_rate

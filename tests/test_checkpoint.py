@@ -1,0 +1,297 @@
+"""Checkpoints: exact round trip, the tied weight stored once, atomic saves, and refusal of
+anything that is not a whole Mirador checkpoint, without ever executing it."""
+
+import json
+import os
+import pickle
+import time
+
+import pytest
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+import gpt.checkpoint as ckpt
+from gpt import GPT, GPTConfig, load, make_tokenizer, save
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+TEXT = "To be, or not to be, that is the question.\n"
+
+
+def build(kind="char", seed=0, **shape):
+    tok = make_tokenizer(kind, TEXT)
+    cfg = GPTConfig(**{**dict(vocab_size=tok.vocab_size, block_size=8, n_layer=2, n_head=2, n_embd=16), **shape})
+    torch.manual_seed(seed)
+    model = GPT(cfg)
+    with torch.no_grad():  # weights unlike a fresh init, so a load that re-initialises shows
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * 0.1)
+    return model.eval(), tok
+
+
+def logits_of(model, vocab):
+    idx = torch.arange(8).remainder(vocab).view(1, 8)
+    with torch.no_grad():
+        return model(idx)[0]
+
+
+def valid_parts(model, tok):
+    tensors = {k: v.contiguous() for k, v in model.state_dict().items() if k != "lm_head.weight"}
+    header = {
+        "format": "mirador-gpt",
+        "format_version": "1",
+        "config": json.dumps(model.config.to_dict()),
+        "tokenizer": json.dumps(tok.to_dict()),
+        "meta": "{}",
+    }
+    return tensors, header
+
+
+@pytest.mark.parametrize("kind", ["char", "bpe"])
+def test_round_trip_is_exact(tmp_path, kind):
+    model, tok = build(kind)
+    meta = {"steps": 30, "val_loss": 1.25, "text": "hamlet.txt", "nested": {"a": [1, 2]}}
+    path = save(tmp_path / "model.safetensors", model, tok, meta)
+    assert path == tmp_path / "model.safetensors" and path.is_file()
+    loaded, tok2, meta2 = load(path)
+    assert loaded.config == model.config
+    assert type(tok2) is type(tok) and tok2.to_dict() == tok.to_dict()
+    assert tok2.encode(TEXT) == tok.encode(TEXT)
+    assert meta2 == meta
+    assert torch.equal(logits_of(loaded, tok.vocab_size), logits_of(model, tok.vocab_size))
+    for (name, a), (_, b) in zip(model.state_dict().items(), loaded.state_dict().items()):
+        assert torch.equal(a, b), name
+
+
+def test_loaded_model_generates_like_the_original(tmp_path):
+    model, tok = build()
+    save(tmp_path / "m.safetensors", model, tok)
+    loaded, _, _ = load(tmp_path / "m.safetensors")
+    idx = torch.tensor([tok.encode("To be")])
+    g = lambda: torch.Generator().manual_seed(3)  # noqa: E731
+    assert torch.equal(loaded.generate(idx, 12, generator=g()), model.generate(idx, 12, generator=g()))
+
+
+def test_meta_defaults_to_empty(tmp_path):
+    model, tok = build()
+    save(tmp_path / "m.safetensors", model, tok)
+    assert load(tmp_path / "m.safetensors")[2] == {}
+
+
+def test_tied_weight_stored_once_and_retied(tmp_path):
+    model, tok = build()
+    path = save(tmp_path / "m.safetensors", model, tok)
+    with safe_open(str(path), framework="pt") as f:
+        keys = set(f.keys())
+        header = f.metadata()
+    assert "lm_head.weight" not in keys and "tok_emb.weight" in keys
+    assert keys == set(model.state_dict()) - {"lm_head.weight"}
+    assert header["format"] == "mirador-gpt"
+    loaded, _, _ = load(path)
+    assert loaded.lm_head.weight is loaded.tok_emb.weight
+    assert torch.equal(loaded.lm_head.weight, model.tok_emb.weight)
+
+
+def test_save_over_an_existing_checkpoint_replaces_it(tmp_path):
+    a, tok = build(seed=0)
+    b, _ = build(seed=1)
+    path = tmp_path / "m.safetensors"
+    save(path, a, tok)
+    save(path, b, tok, {"v": 2})
+    loaded, _, meta = load(path)
+    assert meta == {"v": 2}
+    assert torch.equal(logits_of(loaded, tok.vocab_size), logits_of(b, tok.vocab_size))
+    assert os.listdir(tmp_path) == ["m.safetensors"]
+
+
+@pytest.mark.parametrize("failing", ["replace", "fsync"])
+def test_failed_save_leaves_previous_checkpoint_intact(tmp_path, monkeypatch, failing):
+    old, tok = build(seed=0)
+    new, _ = build(seed=1)
+    path = tmp_path / "model.safetensors"
+    save(path, old, tok, {"version": "old"})
+    before = path.read_bytes()
+
+    def boom(*args, **kwargs):
+        raise OSError(f"simulated {failing} failure (disk full)")
+
+    monkeypatch.setattr(ckpt.os, failing, boom)
+    with pytest.raises(OSError, match="simulated"):
+        save(path, new, tok, {"version": "new"})
+    monkeypatch.undo()
+    assert path.read_bytes() == before
+    loaded, _, meta = load(path)
+    assert meta == {"version": "old"}
+    assert torch.equal(logits_of(loaded, tok.vocab_size), logits_of(old, tok.vocab_size))
+    assert os.listdir(tmp_path) == ["model.safetensors"]  # no temporary debris
+
+
+def test_interrupted_save_leaves_no_debris(tmp_path, monkeypatch):
+    model, tok = build()
+    path = tmp_path / "model.safetensors"
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ckpt.os, "fsync", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        save(path, model, tok)
+    monkeypatch.undo()
+    assert os.listdir(tmp_path) == []
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        load(tmp_path / "nope.safetensors")
+    with pytest.raises(FileNotFoundError):
+        load(tmp_path)  # a folder is not a checkpoint file
+
+
+def assert_refused(path):
+    with pytest.raises(ValueError) as info:
+        load(path)
+    assert "not a Mirador checkpoint" in str(info.value)
+    return str(info.value)
+
+
+@pytest.mark.parametrize("fraction", [0.0, 0.01, 0.5, 0.99])
+def test_truncated_file_is_refused(tmp_path, fraction):
+    model, tok = build()
+    data = ckpt.to_bytes(model, tok)
+    path = tmp_path / "model.safetensors"
+    path.write_bytes(data[: int(len(data) * fraction)])
+    assert_refused(path)
+
+
+def test_random_bytes_are_refused(tmp_path):
+    path = tmp_path / "model.safetensors"
+    path.write_bytes(os.urandom(4096))
+    assert_refused(path)
+
+
+def test_text_file_is_refused(tmp_path):
+    path = tmp_path / "model.safetensors"
+    path.write_text("hello world\n" * 100)
+    assert_refused(path)
+
+
+def test_foreign_safetensors_file_is_refused(tmp_path):
+    path = tmp_path / "model.safetensors"
+    save_file({"x": torch.zeros(2)}, str(path))
+    assert_refused(path)
+
+
+def test_shapes_not_matching_the_config_are_refused(tmp_path):
+    model, tok = build()
+    tensors, header = valid_parts(model, tok)
+    header["config"] = json.dumps(dict(model.config.to_dict(), n_embd=32))
+    path = tmp_path / "model.safetensors"
+    save_file(tensors, str(path), metadata=header)
+    assert_refused(path)
+
+
+def test_missing_tensor_is_refused(tmp_path):
+    model, tok = build()
+    tensors, header = valid_parts(model, tok)
+    del tensors["blocks.1.mlp.fc.weight"]
+    path = tmp_path / "model.safetensors"
+    save_file(tensors, str(path), metadata=header)
+    assert "blocks.1.mlp.fc.weight" in assert_refused(path)
+
+
+def test_control_a_hand_built_valid_file_loads(tmp_path):
+    # The hand-built files above differ from this one only in what each test breaks.
+    model, tok = build()
+    tensors, header = valid_parts(model, tok)
+    path = tmp_path / "model.safetensors"
+    save_file(tensors, str(path), metadata=header)
+    loaded, _, _ = load(path)
+    assert torch.equal(logits_of(loaded, tok.vocab_size), logits_of(model, tok.vocab_size))
+
+
+def test_config_beyond_the_caps_is_refused_quickly(tmp_path):
+    model, tok = build()
+    tensors, header = valid_parts(model, tok)
+    header["config"] = json.dumps(dict(model.config.to_dict(), n_layer=10_000, n_embd=4096, n_head=4))
+    path = tmp_path / "model.safetensors"
+    save_file(tensors, str(path), metadata=header)
+    start = time.perf_counter()
+    assert_refused(path)
+    assert time.perf_counter() - start < 2
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"config": "not json"},
+        {"config": json.dumps([1, 2])},
+        {"tokenizer": json.dumps({"kind": "magic"})},
+        {"tokenizer": json.dumps({"kind": "char", "chars": "ab"})},  # vocabulary size mismatch
+        {"meta": "{broken"},
+        {"format": "someone-else"},
+    ],
+    ids=["config_not_json", "config_list", "tokenizer_kind", "vocab_mismatch", "meta_broken", "format"],
+)
+def test_bad_headers_are_refused(tmp_path, change):
+    model, tok = build()
+    tensors, header = valid_parts(model, tok)
+    header.update(change)
+    path = tmp_path / "model.safetensors"
+    save_file(tensors, str(path), metadata=header)
+    assert_refused(path)
+
+
+@pytest.mark.parametrize("bad", ["nan", "float16"])
+def test_non_finite_or_wrong_dtype_weights_are_refused(tmp_path, bad):
+    model, tok = build()
+    tensors, header = valid_parts(model, tok)
+    if bad == "nan":
+        tensors["ln_f.weight"] = tensors["ln_f.weight"].clone()
+        tensors["ln_f.weight"][0] = float("nan")
+    else:
+        tensors["ln_f.weight"] = tensors["ln_f.weight"].half()
+    path = tmp_path / "model.safetensors"
+    save_file(tensors, str(path), metadata=header)
+    assert_refused(path)
+
+
+class MarkerPayload:
+    """Unpickling this creates a file: the proof that a loader executed the payload."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+class SystemPayload:
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (os.system, (f"touch '{self.marker}'",))
+
+
+@pytest.mark.parametrize("payload", [MarkerPayload, SystemPayload])
+@pytest.mark.parametrize("writer", ["pickle", "torch.save"])
+def test_pickle_payload_is_refused_and_never_executed(tmp_path, payload, writer):
+    marker = tmp_path / "pwned"
+    path = tmp_path / "model.safetensors"
+    if writer == "pickle":
+        path.write_bytes(pickle.dumps({"state_dict": payload(marker)}))
+    else:
+        torch.save({"state_dict": payload(marker)}, path)
+    assert not marker.exists()
+    assert_refused(path)
+    assert not marker.exists()
+
+    # Control: the payload is live, an unsafe loader would have run it.
+    control = tmp_path / "control"
+    if writer == "pickle":
+        pickle.loads(pickle.dumps(payload(control)))
+    else:
+        torch.save(payload(control), tmp_path / "control.pt")
+        torch.load(tmp_path / "control.pt", weights_only=False)
+    assert control.exists()

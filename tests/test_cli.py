@@ -1,0 +1,193 @@
+"""The command lines: python -m gpt.train and python -m gpt.sample, as a user runs them,
+plus their error paths (in-process where a subprocess would only add start-up time)."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from gpt import load
+from gpt import sample as sample_cli
+from gpt import train as train_cli
+
+ROOT = Path(__file__).resolve().parent.parent
+TEXT = "hello world " * 40
+TINY = ["--n-layer", "1", "--n-head", "2", "--n-embd", "16", "--block-size", "8"]
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+def env():
+    e = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
+    return e
+
+
+def start(*args):
+    return subprocess.Popen(
+        [sys.executable, "-m", *args], cwd=ROOT, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+
+
+def finish(proc, timeout=60):
+    out, err = proc.communicate(timeout=timeout)
+    return proc.returncode, out, err
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    d = tmp_path_factory.mktemp("cli")
+    (d / "small.txt").write_text(TEXT, encoding="utf-8")
+    return d
+
+
+@pytest.fixture(scope="module")
+def trained(workdir):
+    out = workdir / "tmp.safetensors"
+    proc = start(
+        "gpt.train", "--text", str(workdir / "small.txt"), "--tokenizer", "char", *TINY,
+        "--max-steps", "30", "--eval-interval", "10", "--threads", "1", "--out", str(out),
+    )
+    return (*finish(proc, timeout=120), out)
+
+
+def test_train_cli_writes_a_loadable_checkpoint(trained):
+    rc, out, err, path = trained
+    assert rc == 0, err
+    assert "Traceback" not in err
+    assert "tok/s" in out + err
+    assert "30/30" in err
+    model, tok, meta = load(path)
+    assert model.config.n_layer == 1 and model.config.n_embd == 16 and model.config.block_size == 8
+    assert tok.chars == "".join(sorted(set(TEXT)))
+    assert meta["steps"] == 30
+    assert meta["val_loss"] is not None
+
+
+def test_sample_cli_prints_the_prompt_continued_reproducibly(trained):
+    path = trained[3]
+    assert trained[0] == 0
+    args = ("gpt.sample", "--ckpt", str(path), "--prompt", "he", "--max-new-tokens", "20", "--seed", "1")
+    first, second = start(*args), start(*args)  # the two run side by side
+    (rc1, out1, err1), (rc2, out2, err2) = finish(first), finish(second)
+    assert rc1 == 0 and rc2 == 0, err1 + err2
+    assert out1 == out2
+    assert out1.startswith("he")
+    text = out1[:-1] if out1.endswith("\n") else out1
+    assert len(text) == 2 + 20  # one character per token
+    assert set(text) <= set(TEXT)
+    # The same continuation in-process: default temperature 0.8, the seeded generator.
+    model, tok, _ = load(path)
+    ids = model.generate(torch.tensor([tok.encode("he")]), 20, temperature=0.8, generator=torch.Generator().manual_seed(1))
+    assert text == tok.decode(ids[0].tolist())
+
+
+def test_bad_flag_value_and_missing_checkpoint_exit_cleanly(workdir):
+    bad = start(
+        "gpt.train", "--text", str(workdir / "small.txt"), "--n-embd", "30", "--n-head", "4",
+        "--max-steps", "2", "--out", str(workdir / "bad.safetensors"),
+    )
+    missing = start("gpt.sample", "--ckpt", str(workdir / "missing.safetensors"), "--prompt", "he")
+    rc, out, err = finish(bad)
+    assert rc != 0
+    assert "Traceback" not in err and "n_embd" in err and "divisible" in err
+    assert not (workdir / "bad.safetensors").exists()
+    rc, out, err = finish(missing)
+    assert rc != 0
+    assert "Traceback" not in err and "missing.safetensors" in err
+
+
+# ------------------------------------------------------------ in-process error paths
+
+
+def run_main(module, argv, capsys):
+    try:
+        rc = module.main([str(a) for a in argv])
+    except SystemExit as exit_:  # argparse refuses bad flag values this way, with a usage message
+        rc = exit_.code
+    captured = capsys.readouterr()
+    return rc, captured.out, captured.err
+
+
+def test_train_main_in_process_round_trip_bpe(workdir, capsys):
+    out = workdir / "bpe.safetensors"
+    rc, _, err = run_main(
+        train_cli, ["--text", workdir / "small.txt", "--tokenizer", "bpe", *TINY, "--max-steps", "3", "--out", out], capsys
+    )
+    assert rc == 0, err
+    rc, text, err = run_main(sample_cli, ["--ckpt", out, "--prompt", "hello", "--max-new-tokens", "5", "--seed", "0"], capsys)
+    assert rc == 0, err
+    assert text.startswith("hello")
+
+
+@pytest.mark.parametrize(
+    "extra,needle",
+    [
+        (["--max-steps", "0"], "max_steps"),
+        (["--learning-rate", "nan"], "learning_rate"),
+        (["--batch-size", "-1"], "batch_size"),
+        (["--block-size", "1000"], "1001"),  # longer than the text
+        (["--n-layer", "10000"], "n_layer"),
+        (["--dropout", "1.0"], "dropout"),
+        (["--device", "nonsense"], "device"),
+    ],
+)
+def test_train_main_bad_values_return_an_error(workdir, capsys, extra, needle):
+    rc, _, err = run_main(
+        train_cli, ["--text", workdir / "small.txt", *TINY, "--max-steps", "2", *extra, "--out", workdir / "x.safetensors"], capsys
+    )
+    assert rc != 0
+    assert err.startswith("error:") and needle in err
+    assert not (workdir / "x.safetensors").exists()
+
+
+def test_train_main_missing_or_empty_text(workdir, capsys):
+    rc, _, err = run_main(train_cli, ["--text", workdir / "nope.txt", "--out", workdir / "x.safetensors"], capsys)
+    assert rc != 0 and "nope.txt" in err
+    (workdir / "empty.txt").write_text("")
+    rc, _, err = run_main(train_cli, ["--text", workdir / "empty.txt", "--out", workdir / "x.safetensors"], capsys)
+    assert rc != 0 and "empty" in err
+
+
+def test_train_main_unknown_tokenizer_is_a_usage_error(workdir, capsys):
+    with pytest.raises(SystemExit) as info:
+        train_cli.main(["--text", str(workdir / "small.txt"), "--tokenizer", "wordpiece", "--out", "x"])
+    assert info.value.code != 0
+    assert "wordpiece" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "extra,needle",
+    [
+        (["--prompt", "xyz"], "'x'"),  # characters the model never saw
+        (["--prompt", ""], "empty"),
+        (["--prompt", "he", "--temperature", "-1"], "temperature"),
+        (["--prompt", "he", "--top-k", "0"], "top_k"),
+        (["--prompt", "he", "--top-p", "1.5"], "top_p"),
+        (["--prompt", "he", "--max-new-tokens", "-3"], "max_new_tokens"),
+    ],
+)
+def test_sample_main_bad_values_return_an_error(trained, capsys, extra, needle):
+    rc, out, err = run_main(sample_cli, ["--ckpt", trained[3], *extra], capsys)
+    assert rc != 0
+    assert err.startswith("error:") and needle in err
+
+
+def test_sample_main_refuses_a_non_checkpoint(workdir, capsys):
+    junk = workdir / "junk.safetensors"
+    junk.write_bytes(os.urandom(256))
+    rc, _, err = run_main(sample_cli, ["--ckpt", junk], capsys)
+    assert rc != 0 and "not a Mirador checkpoint" in err
+
+
+def test_train_main_negative_threads_is_a_clean_error(workdir, capsys):
+    rc, _, err = run_main(train_cli, ["--text", workdir / "small.txt", *TINY, "--threads", "-1", "--max-steps", "2", "--out", workdir / "t.safetensors"], capsys)
+    assert rc != 0 and "threads" in err
+
+
+def test_train_main_out_in_missing_folder_is_a_clean_error(workdir, capsys):
+    out = workdir / "no_such_folder" / "m.safetensors"
+    rc, _, err = run_main(train_cli, ["--text", workdir / "small.txt", *TINY, "--max-steps", "2", "--out", out], capsys)
+    assert rc != 0 and "no_such_folder" in err
