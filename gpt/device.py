@@ -2,9 +2,10 @@
 
 "auto" picks CUDA, then Apple's MPS, then the CPU. On CUDA we train in bfloat16 autocast
 (tensor cores). On a CPU, bfloat16 only pays where the processor multiplies bf16 natively
-(AMX or AVX-512 BF16) and the matrices are large enough that the multiply, not the casting,
-dominates: measured on a 2-core AVX-512 BF16 EPYC, autocast made a 128-wide model slower
-(0.76x) and a 384-wide one faster (1.8x). Everything else trains in float32.
+(AMX or AVX-512 BF16), and only without per-op casts: plain autocast made a 128-wide model
+0.76x as fast on a 2-core AVX-512 BF16 EPYC, while bf16 weights with float32 master copies
+(gpt/mixed_precision.py) made it ~1.5x as fast and a 384-wide one ~2x. Narrower models, where
+fixed per-op costs dominate, and CPUs without native bf16 train in float32.
 """
 
 from __future__ import annotations
