@@ -76,7 +76,8 @@ def _stream(model, idx, max_new_tokens, temperature, top_k, top_p, generator, us
         # Inference mode and eval mode only while computing, never across a yield: the caller's
         # code between two tokens runs with its own autograd and train/eval settings.
         was_training = model.training
-        model.eval()
+        if was_training:
+            model.eval()
         try:
             with torch.inference_mode():
                 if cache is not None and length <= block_size:
@@ -87,7 +88,8 @@ def _stream(model, idx, max_new_tokens, temperature, top_k, top_p, generator, us
                 next_token = sample_next(logits, temperature, top_k, top_p, generator)  # (B, 1)
                 tokens[:, length : length + 1] = next_token
         finally:
-            model.train(was_training)
+            if was_training:
+                model.train()
         length += 1
         yield next_token.clone()
 

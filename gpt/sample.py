@@ -56,11 +56,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top-k", type=int, default=None)
     p.add_argument("--top-p", type=float, default=None)
     p.add_argument("--seed", type=int, default=None)
+    # One sequence decodes one token at a time: small matrix-vector products that a second
+    # thread barely speeds up, and that stall badly when another process wants that core.
+    p.add_argument("--threads", type=int, default=1, help="CPU threads (default 1)")
     return p
 
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    if args.threads < 1:
+        print("error: --threads must be at least 1", file=sys.stderr)
+        return 2
+    torch.set_num_threads(args.threads)
     try:
         model, tokenizer, _ = load(args.ckpt)
         ids = tokenizer.encode(args.prompt)
