@@ -1,0 +1,143 @@
+"""The app served in-process and driven through gradio_client, as an API user would."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+
+import pytest
+import torch
+
+import gpt
+from app import create_app
+from gpt import GPT, GPTConfig, make_tokenizer
+
+pytestmark = pytest.mark.filterwarnings("ignore:.*no_silent_downcasting", "ignore:The copy keyword is deprecated")
+
+CORPUS = "ROMEO:\nBut soft, what light through yonder window breaks?\nab " * 20
+ABAB = "ab" * 300
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("app")
+    tokenizer = make_tokenizer("char", CORPUS)
+    torch.manual_seed(0)
+    model = GPT(GPTConfig(vocab_size=tokenizer.vocab_size, block_size=64, n_layer=2, n_head=2, n_embd=16))
+    checkpoint = gpt.save(folder / "tiny.safetensors", model, tokenizer, {})
+    corpus = folder / "corpus.txt"
+    corpus.write_text(CORPUS, encoding="utf-8")
+    demo = create_app(default_model_path=checkpoint, corpus_path=corpus)
+    demo.queue(default_concurrency_limit=1)
+    port = free_port()
+    demo.launch(prevent_thread_lock=True, server_port=port, quiet=True)
+    yield demo, f"http://127.0.0.1:{port}/"
+    demo.close()
+
+
+@pytest.fixture
+def client(server):
+    from gradio_client import Client
+
+    return Client(server[1], verbose=False)
+
+
+def new_client(server):
+    from gradio_client import Client
+
+    return Client(server[1], verbose=False)
+
+
+def error_of(call) -> str:
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError) as info:
+        call()
+    return str(info.value)
+
+
+def generate(client, prompt="ROMEO:", max_new_tokens=40, temperature=0.8, top_k=0, top_p=1.0, seed=1):
+    return client.predict(prompt, max_new_tokens, temperature, top_k, top_p, seed, api_name="/generate")
+
+
+def test_generate_same_seed_same_text(client):
+    first = generate(client, seed=5)
+    assert first.startswith("ROMEO:") and len(first) > len("ROMEO:")
+    assert generate(client, seed=5) == first
+    assert generate(client, seed=6) != first
+
+
+def test_generate_defaults_and_filters(client):
+    assert client.predict("ROMEO:", api_name="/generate").startswith("ROMEO:")
+    greedy = generate(client, temperature=0.0, top_k=3, top_p=0.5)
+    assert greedy == generate(client, temperature=0.0, top_k=3, top_p=0.5, seed=99)  # greedy ignores the seed
+
+
+def test_attention_returns_one_heatmap_per_head(client):
+    result = client.predict("But soft", 1, api_name="/attention")
+    figure = json.loads(result["plot"])
+    heatmaps = [t for t in figure["data"] if t["type"] == "heatmap"]
+    assert result["type"] == "plotly" and len(heatmaps) == 2
+    assert "query" in heatmaps[0]["hovertemplate"]
+
+
+@pytest.mark.parametrize(
+    "call, words",
+    [
+        (lambda c: generate(c, temperature=-1), "temperature"),
+        (lambda c: generate(c, top_p=0), "top_p"),
+        (lambda c: generate(c, prompt=""), "prompt is empty"),
+        (lambda c: generate(c, prompt="€"), "never saw"),
+        (lambda c: c.predict("But", 7, api_name="/attention"), "layer must be between 0 and 1"),
+        (lambda c: c.predict("", 0, api_name="/attention"), "empty"),
+        (lambda c: c.predict(ABAB, "char", 1, 1, 16, 8, 99_999, api_name="/train"), "max_steps"),
+        (lambda c: c.predict(ABAB, "words", api_name="/train"), "tokenizer"),
+        (lambda c: c.predict("", "char", api_name="/train"), "empty"),
+        (lambda c: c.predict(ABAB, "char", 12, 8, 768, api_name="/train"), "parameters"),
+    ],
+)
+def test_bad_inputs_say_what_to_change_and_the_app_keeps_serving(client, call, words):
+    assert words in error_of(lambda: call(client))
+    assert generate(client, max_new_tokens=3).startswith("ROMEO:")
+
+
+def test_training_in_one_session_leaves_the_other_alone(server):
+    alice, bob = new_client(server), new_client(server)
+    before = generate(alice, prompt="ab", temperature=0.0)
+    outputs = bob.predict(ABAB, "char", 1, 1, 16, 8, 40, 8, 1e-2, 0.0, 30, 0, api_name="/train")
+    assert "Done at step 40" in outputs[0]
+    assert generate(bob, prompt="ab", max_new_tokens=10, temperature=0.0) == "ab" * 6
+    assert generate(alice, prompt="ab", temperature=0.0) == before
+    demo = server[0]
+    assert demo.context.registry.model(bob.session_hash) is not demo.context.registry.default
+    assert demo.context.registry.model(alice.session_hash) is demo.context.registry.default
+    assert alice.session_hash not in demo.context.registry  # a session that only samples costs nothing
+
+
+def test_second_training_from_a_session_is_refused_and_stop_keeps_a_model(server):
+    carol = new_client(server)
+    registry = server[0].context.registry
+    first = carol.submit(ABAB, "char", 1, 1, 16, 8, 5000, 8, 1e-2, 0.0, 60, 0, api_name="/train")
+    deadline = time.monotonic() + 30
+    while not first.outputs() and time.monotonic() < deadline:  # wait for its first progress update
+        time.sleep(0.05)
+    assert first.outputs() and not first.done()
+    message = error_of(lambda: carol.predict(ABAB, "char", 1, 1, 16, 8, 20, api_name="/train"))
+    assert "already have a training" in message
+    assert registry.job(carol.session_hash) is not None
+    dave = new_client(server)  # sampling and attention do not wait behind the training
+    assert generate(dave, max_new_tokens=5).startswith("ROMEO:")
+    assert dave.predict("But", 0, api_name="/attention")["type"] == "plotly"
+    assert not first.done()
+    assert "Stopping" in carol.predict(api_name="/stop_training")
+    final = first.result(timeout=60)
+    assert "Stopped at step" in final[0]
+    assert generate(carol, prompt="ab", max_new_tokens=4).startswith("ab")
+    assert registry.job(carol.session_hash) is None

@@ -1,0 +1,225 @@
+"""A real headless Chromium drives the app: train a little, generate, look at attention.
+
+Fails on any JavaScript error in the page and on any request to a host other than the app
+(the app must work offline). Screenshots go to pytest's tmp dir, and also to screenshots/
+when MIRADOR_SCREENSHOTS is set.
+
+    MIRADOR_SCREENSHOTS=1 python -m pytest -m browser tests/test_browser.py
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import time
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+import torch
+
+import gpt
+from gpt import GPT, GPTConfig, make_tokenizer
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.filterwarnings("ignore:.*no_silent_downcasting", "ignore:The copy keyword is deprecated"),
+]
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ROOT = Path(__file__).resolve().parent.parent
+SCREENSHOTS = ROOT / "screenshots"
+
+if not Path(CHROMIUM).exists():
+    pytest.skip(f"{CHROMIUM} is not installed", allow_module_level=True)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def bundled_or_tiny_model(folder: Path) -> Path:
+    """The bundled model when it exists (realistic screenshots), else a tiny random one."""
+    configured = Path(os.environ.get("MIRADOR_MODEL", ROOT / "assets" / "shakespeare-char.safetensors"))
+    if configured.is_file():
+        return configured
+    tokenizer = make_tokenizer("char", (ROOT / "assets" / "shakespeare.txt").read_text(encoding="utf-8"))
+    torch.manual_seed(0)
+    model = GPT(GPTConfig(vocab_size=tokenizer.vocab_size, block_size=64, n_layer=2, n_head=4, n_embd=32))
+    return gpt.save(folder / "tiny.safetensors", model, tokenizer, {"note": "random weights for the browser test"})
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    from app import create_app
+
+    demo = create_app(default_model_path=bundled_or_tiny_model(tmp_path_factory.mktemp("model")))
+    demo.queue(default_concurrency_limit=1)
+    port = free_port()
+    demo.launch(prevent_thread_lock=True, server_port=port, quiet=True)
+    yield demo, f"http://127.0.0.1:{port}/"
+    demo.close()
+
+
+@pytest.fixture(scope="module")
+def app_url(server):
+    return server[1]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class Watcher:
+    """Collects page errors and requests that leave the app's host."""
+
+    def __init__(self, page, app_url: str):
+        self.host = urlparse(app_url).netloc
+        self.errors: list[str] = []
+        self.foreign: list[str] = []
+        page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+        page.on("request", self._request)
+
+    def _request(self, request):
+        url = urlparse(request.url)
+        if url.scheme in ("data", "blob", "about"):
+            return
+        if url.netloc != self.host:
+            self.foreign.append(request.url)
+
+    def check(self):
+        assert not self.errors, f"JavaScript errors in the page: {self.errors}"
+        assert not self.foreign, f"requests left the machine: {self.foreign}"
+
+
+def shoot(page, name: str, tmp_path: Path, full_page: bool = True) -> Path:
+    path = tmp_path / f"{name}.png"
+    page.screenshot(path=str(path), full_page=full_page)
+    if os.environ.get("MIRADOR_SCREENSHOTS"):
+        SCREENSHOTS.mkdir(exist_ok=True)
+        shutil.copy(path, SCREENSHOTS / path.name)
+    return path
+
+
+def open_tab(page, name: str):
+    page.get_by_role("tab", name=name).click()
+
+
+def set_number(page, elem_id: str, value):
+    box = page.locator(f"#{elem_id} input[type=number]")
+    box.fill(str(value))
+    box.press("Enter")
+
+
+def test_train_generate_and_look_at_attention(browser, server, app_url, tmp_path):
+    page = browser.new_page(viewport={"width": 1366, "height": 900})
+    watcher = Watcher(page, app_url)
+    page.goto(app_url)
+    page.get_by_text("Mirador: a GPT you can train and look inside").wait_for(timeout=30_000)
+
+    # Generate with the bundled model: the first tab a visitor sees.
+    page.locator("#generate-button").click()
+    output = page.locator("#generated textarea")
+    page.wait_for_function("() => document.querySelector('#generated textarea').value.length > 40", timeout=30_000)
+    page.locator("#next-token-plot .js-plotly-plot").wait_for(timeout=30_000)
+    assert output.input_value().startswith("ROMEO:")
+    shoot(page, "1-generate", tmp_path)
+
+    # Attention: drawn on page load for the default sentence.
+    open_tab(page, "Attention")
+    page.locator("#attention-grid .js-plotly-plot").wait_for(timeout=30_000)
+    page.locator("#attention-head .js-plotly-plot").wait_for(timeout=30_000)
+    assert page.locator("#tokens .tok").count() > 10
+    page.get_by_text("All layers × all heads").click()
+    page.locator("#attention-overview .js-plotly-plot").wait_for(timeout=30_000)
+    shoot(page, "2-attention", tmp_path)
+
+    # Train a few seconds with the fast preset.
+    open_tab(page, "Train")
+    page.get_by_text("Advanced settings").click()
+    page.get_by_label("tiny").check()  # presets fill the advanced settings and the estimate
+    page.wait_for_function(
+        "() => document.querySelector('#max-steps input[type=number]').value === '1000'", timeout=30_000
+    )
+    page.get_by_text("0.41M parameters").wait_for(timeout=30_000)
+    page.get_by_label("fast").check()
+    page.wait_for_function(
+        "() => document.querySelector('#max-steps input[type=number]').value === '500'", timeout=30_000
+    )
+    set_number(page, "max-steps", 120)
+    set_number(page, "time-budget", 10)
+    page.locator("#train-button").click()
+    page.locator("#loss-plot .js-plotly-plot").wait_for(timeout=30_000)
+    page.wait_for_function(
+        "() => /Done at step|Stopped at step/.test(document.querySelector('#train-status').innerText)", timeout=60_000
+    )
+    page.locator("#probe-plot .js-plotly-plot").wait_for(timeout=30_000)
+    assert "— step" in page.locator("#samples textarea").input_value()
+    page.wait_for_function("() => document.querySelector('#header').innerText.includes('trained here')", timeout=30_000)
+    shoot(page, "3-train", tmp_path)
+
+    # The trained model is now this session's model: download it, upload it back.
+    open_tab(page, "Model")
+    page.get_by_text("trained here").first.wait_for(timeout=30_000)
+    shoot(page, "4-model", tmp_path)
+    with page.expect_download() as download:
+        page.locator("#download-model").click()
+    saved = tmp_path / "downloaded.safetensors"
+    download.value.save_as(saved)
+    assert gpt.load(saved)[0].config.n_layer == 2
+    page.locator("#upload-model input[type=file]").set_input_files(str(saved))
+    page.get_by_text("it is now your session's model").wait_for(timeout=30_000)
+    open_tab(page, "Generate")
+    page.locator("#generate-button").click()
+    page.wait_for_function("() => document.querySelector('#generated textarea').value.length > 40", timeout=30_000)
+    watcher.check()
+
+    # Closing the tab ends the session: its model is freed.
+    registry = server[0].context.registry
+    assert registry.sessions_with_models() == 1
+    page.close()
+    for _ in range(100):
+        if registry.sessions_with_models() == 0:
+            break
+        time.sleep(0.1)
+    assert registry.sessions_with_models() == 0
+
+
+def test_phone_layout(browser, app_url, tmp_path):
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True, has_touch=True
+    )
+    page = context.new_page()
+    watcher = Watcher(page, app_url)
+    page.goto(app_url)
+    page.locator("#generate-button").wait_for(timeout=30_000)
+    page.locator("#generate-button").click()
+    page.locator("#next-token-plot .js-plotly-plot").wait_for(timeout=30_000)
+    shoot(page, "5-phone-generate", tmp_path)
+    open_tab(page, "Attention")
+    page.locator("#attention-grid .js-plotly-plot").wait_for(timeout=30_000)
+    shoot(page, "6-phone-attention", tmp_path)
+    open_tab(page, "Train")
+    page.locator("#train-button").wait_for(timeout=30_000)
+    shoot(page, "7-phone-train", tmp_path)
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= 390 + 2, f"the page scrolls sideways on a phone ({width}px wide)"
+    watcher.check()
+    context.close()

@@ -1,0 +1,14 @@
+"""Mirador's web app, one small module per concern.
+
+Logic (plain functions, tested directly): sessions, training, generation, attention,
+checkpoints. Layout and wiring (Gradio): one *_tab module per tab, assembled by app.py.
+Settings a maintainer tunes: limits (caps) and threads (CPU thread policy).
+"""
+
+import os
+
+# Nothing may leave the machine: Gradio reads this when it is imported, so it is set here,
+# before any module of this package imports gradio.
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -1,0 +1,107 @@
+"""What the attention heads look at: token pieces, attention weights, and their figures.
+
+Attention weights come from the model's explicit attention path (return_attention=True),
+computed in eval mode without gradients, so looking never changes the model.
+"""
+
+from __future__ import annotations
+
+import html
+
+import torch
+
+from viz import head_grid, layers_overview, single_head
+from viz.tokens import visible
+
+from . import limits, threads
+from .args import as_int, as_text
+from .sessions import ModelHandle
+
+
+def token_pieces(tokenizer, ids: list[int]) -> list[str]:
+    """Each token as text, the way the tokenizer split it (a BPE piece may be part of a character)."""
+    return [tokenizer.decode([i]) for i in ids]
+
+
+def attention_maps(model, ids: list[int]) -> torch.Tensor:
+    """Attention weights of every layer and head for one sequence: (n_layer, n_head, T, T), float32 on the CPU."""
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode():
+            idx = torch.tensor([ids], dtype=torch.long, device=model.pos_emb.weight.device)
+            _, _, maps = model(idx, return_attention=True)  # (n_layer, 1, n_head, T, T)
+    finally:
+        model.train(was_training)
+    return maps[:, 0].float().cpu()
+
+
+def view_limit(handle: ModelHandle) -> int:
+    return min(handle.config.block_size, limits.MAX_ATTENTION_TOKENS)
+
+
+def encode(handle: ModelHandle, text) -> list[int]:
+    """The text's token ids, cut to what the views show: the model's context (at most
+    MAX_ATTENTION_TOKENS). A model never attends across more than its context anyway."""
+    text = as_text("text", text, 20_000, "type a sentence to look at")
+    ids = handle.tokenizer.encode(text)
+    if not ids:
+        raise ValueError("The text has no tokens: type a sentence to look at.")
+    return ids[: view_limit(handle)]
+
+
+def check_layer(handle: ModelHandle, layer) -> int:
+    n = handle.config.n_layer
+    return as_int("layer", layer, 0, n - 1, hint=f"This model has {n} layer(s), numbered 0 to {n - 1}.")
+
+
+def check_head(handle: ModelHandle, head) -> int:
+    n = handle.config.n_head
+    return as_int("head", head, 0, n - 1, hint=f"This model has {n} head(s) per layer, numbered 0 to {n - 1}.")
+
+
+def _maps(handle: ModelHandle, text) -> tuple[torch.Tensor, list[str]]:
+    threads.for_inference()
+    ids = encode(handle, text)
+    return attention_maps(handle.model, ids), token_pieces(handle.tokenizer, ids)
+
+
+def grid_figure(handle: ModelHandle, text, layer):
+    """One heatmap per head of one layer (what /attention returns)."""
+    layer = check_layer(handle, layer)
+    maps, pieces = _maps(handle, text)
+    return head_grid(maps[layer], pieces, layer)
+
+
+def head_figure(handle: ModelHandle, text, layer, head):
+    layer, head = check_layer(handle, layer), check_head(handle, head)
+    maps, pieces = _maps(handle, text)
+    return single_head(maps[layer, head], pieces, layer, head)
+
+
+def overview_figure(handle: ModelHandle, text):
+    maps, pieces = _maps(handle, text)
+    return layers_overview(maps, pieces)
+
+
+def probe_figure(layer_maps: torch.Tensor, pieces: list[str], layer: int, step: int):
+    """The training probe: every head of one layer, titled with the step it was taken at."""
+    fig = head_grid(layer_maps, pieces, layer)
+    fig.update_layout(title_text=f"Layer {layer} attention on a fixed sentence, at step {step}")
+    return fig
+
+
+def tokens_html(handle: ModelHandle, text) -> str:
+    """The text as the tokenizer splits it: one chip per token, whitespace made visible."""
+    ids = encode(handle, text)
+    total = len(handle.tokenizer.encode(text))
+    note = (
+        f" (the first {len(ids)} of {total}: the model's context is {handle.config.block_size} tokens)"
+        if total > len(ids)
+        else ""
+    )
+    chips = "".join(
+        f'<span class="tok" title="token {i}: id {t}">{html.escape(visible(p, max_chars=24))}</span>'
+        for i, (t, p) in enumerate(zip(ids, token_pieces(handle.tokenizer, ids)))
+    )
+    return f'<div class="tokens"><span class="tok-count">{len(ids)} tokens{html.escape(note)}:</span> {chips}</div>'

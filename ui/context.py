@@ -1,0 +1,41 @@
+"""Everything the tabs share, built once per app (not module globals, so tests can build
+several apps side by side with their own models)."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import attention, checkpoints
+from .plan import StepTimer, TextInfo, text_info
+from .sessions import SessionRegistry
+from .training import TrainingQueue
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_MODEL = ROOT / "assets" / "shakespeare-char.safetensors"
+CORPUS = ROOT / "assets" / "shakespeare.txt"
+
+
+@dataclass
+class AppContext:
+    registry: SessionRegistry
+    queue: TrainingQueue
+    timer: StepTimer
+    corpus: str
+    corpus_info: TextInfo | None
+
+
+def create_context(default_model_path=None, corpus_path=None, workdir=None) -> AppContext:
+    corpus = Path(corpus_path or CORPUS).read_text(encoding="utf-8")
+    default = checkpoints.load_bundled(default_model_path or DEFAULT_MODEL, corpus)
+    workdir = Path(workdir or tempfile.mkdtemp(prefix="mirador-sessions-"))
+    warm_up = default.tokenizer.decode(list(range(min(8, default.tokenizer.vocab_size))))
+    attention.grid_figure(default, warm_up, 0)  # the first forward and figure pay one-off costs
+    return AppContext(
+        registry=SessionRegistry(default=default, workdir=workdir),
+        queue=TrainingQueue(),
+        timer=StepTimer(),
+        corpus=corpus,
+        corpus_info=text_info(corpus),
+    )

@@ -1,0 +1,102 @@
+"""The Generate tab: continue a prompt, token by token, and see the odds of the next one."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+import gradio as gr
+
+from . import generation, limits, threads
+from .context import AppContext
+from .errors import user_errors
+from .gpu import on_gpu
+from .sessions import session_id
+
+INTRO = """
+**Let the model write.** It reads your prompt, gives every possible next token a probability, draws one,
+appends it and repeats. **Temperature** reshapes those odds before drawing: low (0.2) plays safe and repeats
+itself, 1 uses the model's own odds, high (1.5) gets adventurous and misspells; 0 always takes the most likely
+token. **Top-k** keeps only the k likeliest tokens, **top-p** the fewest whose odds add up to p (0 and 1.0 turn
+them off). The same **seed** gives the same text.
+"""
+
+DEFAULT_PROMPT = "ROMEO:\n"
+
+
+@dataclass
+class GenerateTab:
+    prompt: gr.Textbox
+    output: gr.Textbox
+
+
+def build(ctx: AppContext) -> GenerateTab:
+    with gr.Tab("Generate", id="generate"):
+        gr.Markdown(INTRO)
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=2, min_width=300):
+                prompt = gr.Textbox(value=DEFAULT_PROMPT, label="Prompt", lines=3, max_lines=8, elem_id="prompt")
+                max_new_tokens = gr.Slider(0, limits.MAX_NEW_TOKENS, value=300, step=10, label="max_new_tokens")
+                temperature = gr.Slider(
+                    0.0, 2.0, value=0.8, step=0.05, label="temperature", info="0 = always the likeliest token"
+                )
+                with gr.Row():
+                    top_k = gr.Slider(0, 100, value=0, step=1, label="top_k", info="0 = off")
+                    top_p = gr.Slider(0.05, 1.0, value=1.0, step=0.05, label="top_p", info="1.0 = off")
+                with gr.Row(equal_height=True):
+                    seed = gr.Number(value=1337, precision=0, minimum=0, label="seed", scale=3)
+                    reseed = gr.Button("New seed", size="sm", scale=1)
+                with gr.Row():
+                    run = gr.Button("Generate", variant="primary", elem_id="generate-button")
+                    stop = gr.Button("Stop", variant="stop")
+            with gr.Column(scale=3, min_width=300):
+                output = gr.Textbox(
+                    label="Generated text",
+                    info="your prompt, then what the model wrote",
+                    lines=12,
+                    max_lines=20,
+                    interactive=False,
+                    elem_id="generated",
+                )
+                bars = gr.Plot(label="next token", show_label=False, elem_id="next-token-plot")
+
+    settings_inputs = [max_new_tokens, temperature, top_k, top_p, seed]
+
+    @user_errors
+    @on_gpu(duration=60)
+    def generate(
+        prompt, max_new_tokens=300, temperature=0.8, top_k=0, top_p=1.0, seed=1337, request: gr.Request = None
+    ):
+        """Continue `prompt`; streams prompt + continuation. top_k=0 and top_p=1.0 mean off."""
+        settings = generation.parse_sampling(prompt, max_new_tokens, temperature, top_k, top_p, seed)
+        yield from generation.stream_text(ctx.registry.model(session_id(request)), settings)
+
+    @user_errors
+    @on_gpu(duration=30)
+    def next_tokens(text, max_new_tokens, temperature, top_k, top_p, seed, request: gr.Request = None):
+        settings = generation.parse_sampling(text, max_new_tokens, temperature, top_k, top_p, seed)
+        return generation.next_token_figure(ctx.registry.model(session_id(request)), text, settings)
+
+    inference = dict(concurrency_id="inference", concurrency_limit=threads.INFERENCE_CONCURRENCY)
+    event = gr.on(
+        [run.click, prompt.submit],
+        generate,
+        [prompt, *settings_inputs],
+        output,
+        api_name="generate",
+        preprocess=False,
+        show_progress="minimal",
+        **inference,
+    )
+    event.success(
+        next_tokens,
+        [output, *settings_inputs],
+        bars,
+        api_visibility="private",
+        preprocess=False,
+        show_progress="hidden",
+        **inference,
+    )
+    stop.click(None, cancels=[event])
+    reseed.click(lambda: random.randrange(generation.MAX_SEED), None, seed, api_visibility="private", queue=False)
+    return GenerateTab(prompt=prompt, output=output)

@@ -1,0 +1,119 @@
+"""Sampling from a session's model: checked settings, streamed text, next-token odds.
+
+Generation runs in eval mode under torch.inference_mode (gpt.generation does both), so
+it never changes the model, which may be the bundled one every session shares.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from gpt.sample import StreamDecoder
+from gpt.sampling import filter_logits
+from viz import next_token_bars
+
+from . import limits, threads
+from .args import as_float, as_int, as_text
+from .sessions import ModelHandle
+
+MAX_SEED = 2**32 - 1
+
+
+@dataclass(frozen=True)
+class SamplingSettings:
+    prompt: str
+    max_new_tokens: int
+    temperature: float
+    top_k: int | None  # None: no top-k filter (the UI's 0)
+    top_p: float | None  # None: no nucleus filter (the UI's 1.0)
+    seed: int
+
+
+def parse_sampling(prompt, max_new_tokens, temperature, top_k, top_p, seed) -> SamplingSettings:
+    prompt = as_text("prompt", prompt, limits.MAX_PROMPT_CHARS, "type a few characters for the model to continue")
+    max_new_tokens = as_int("max_new_tokens", max_new_tokens, 0, limits.MAX_NEW_TOKENS)
+    temperature = as_float(
+        "temperature",
+        temperature,
+        0.0,
+        5.0,
+        hint="Use 0 for greedy, about 0.8 for lively text, 1 for the model's own odds.",
+    )
+    top_k = as_int("top_k", top_k, 0, 1_000_000, hint="Use 0 to turn top-k off.")
+    top_p = as_float("top_p", top_p, 0.0, 1.0, low_open=True, hint="Use 1.0 to turn top-p off.")
+    seed = as_int("seed", seed, 0, MAX_SEED)
+    return SamplingSettings(prompt, max_new_tokens, temperature, top_k or None, None if top_p >= 1.0 else top_p, seed)
+
+
+def stream_text(handle: ModelHandle, s: SamplingSettings):
+    """Yield the prompt plus the continuation so far, growing by one token each time.
+
+    The same settings and seed give the same text (sampling draws from its own generator).
+    """
+    threads.for_inference()
+    tokenizer = handle.tokenizer
+    ids = tokenizer.encode(s.prompt)
+    generator = torch.Generator().manual_seed(s.seed)
+    tokens = handle.model.generate_stream(
+        torch.tensor([ids], dtype=torch.long),
+        s.max_new_tokens,
+        temperature=s.temperature,
+        top_k=s.top_k,
+        top_p=s.top_p,
+        generator=generator,
+    )
+    decoder = StreamDecoder(tokenizer)
+    text = s.prompt
+    yield text
+    for token in _each_step_in_this_thread(tokens):
+        piece = decoder.push(int(token[0, 0]))
+        if piece:
+            text += piece
+            yield text
+    tail = decoder.flush()
+    if tail:
+        yield text + tail
+
+
+def _each_step_in_this_thread(tokens):
+    """Advance gpt's token stream with the per-thread state each step needs.
+
+    Gradio resumes a generator on whichever worker thread is free, and torch's thread count
+    and inference mode belong to a thread, so each step sets both in the thread that runs it.
+    """
+    while True:
+        threads.for_inference()
+        with torch.inference_mode():
+            try:
+                token = next(tokens)
+            except StopIteration:
+                return
+        yield token
+
+
+def generate_text(handle: ModelHandle, s: SamplingSettings) -> str:
+    text = s.prompt
+    for text in stream_text(handle, s):
+        pass
+    return text
+
+
+def next_token_figure(handle: ModelHandle, text: str, s: SamplingSettings, top: int = 15):
+    """The odds the model gave the tokens it could write next after `text`, after
+    temperature, top-k and top-p: the distribution the next token would be drawn from."""
+    threads.for_inference()
+    model, tokenizer = handle.model, handle.tokenizer
+    ids = tokenizer.encode(text)[-model.config.block_size :]
+    with torch.inference_mode():
+        idx = torch.tensor([ids], dtype=torch.long, device=handle.device)
+        logits = model.last_logits(idx).float()  # (1, V)
+    temperature = s.temperature if s.temperature > 0 else 1.0
+    probs = filter_logits(logits / temperature, s.top_k, s.top_p).softmax(dim=-1)[0].cpu()
+    best = [i for i in torch.topk(probs, min(top, probs.numel())).indices.tolist() if probs[i] > 0]  # filtered out: 0
+    pieces = [tokenizer.decode([i]) for i in best]
+    fig = next_token_bars(pieces, probs[best], top_k=top)
+    how = "greedy picks the top bar" if s.temperature == 0 else f"temperature {s.temperature:g}"
+    fig.update_layout(title_text=f"What could come next ({how})")
+    return fig

@@ -1,0 +1,38 @@
+"""Hard caps, enforced on the server whatever the browser or an API client sends.
+
+One place to read and tune them. Every check that uses one says, in its message, what
+the user should change.
+"""
+
+from __future__ import annotations
+
+# Model shape (training and uploads). 12M parameters is a bit over the lecture's largest
+# model (6 layers x 384 wide, 10.8M): 48 MB of float32 weights per session that holds one.
+MAX_PARAMETERS = 12_000_000
+MAX_BLOCK_SIZE = 256  # context length a learner can train; attention views stay readable
+MAX_BATCH_SIZE = 128
+MAX_TOKENS_PER_STEP = 16_384  # batch_size * block_size: bounds activation memory per step
+
+# One training run.
+MAX_STEPS = 5_000
+MAX_TRAIN_SECONDS = 300.0  # wall time per run, evaluation included (queue wait excluded)
+MAX_TEXT_CHARS = 5_000_000  # pasted or uploaded training text (about 5 MB)
+MAX_LEARNING_RATE = 1e-2  # above this AdamW on these models blows the loss up instead of learning
+MAX_WAITING_TRAININGS = 8  # trainings waiting behind the running one; more are refused
+
+# Files.
+MAX_UPLOAD_BYTES = 64 * 1024 * 1024  # a checkpoint upload (.safetensors only)
+MAX_TEXT_UPLOAD_BYTES = 6 * 1024 * 1024  # a .txt upload (then checked against MAX_TEXT_CHARS)
+
+# Inference.
+MAX_NEW_TOKENS = 1_000
+MAX_PROMPT_CHARS = 20_000
+MAX_ATTENTION_TOKENS = 256  # tokens shown in the attention views (also capped by the context)
+
+# Sessions.
+SESSION_TTL_S = 3_600.0  # a session unseen this long loses its own model (unload frees it sooner)
+MAX_SESSION_MODELS = 32  # sessions holding their own model; the least recently used is freed first
+
+
+def mb(n_bytes: int) -> str:
+    return f"{n_bytes / (1024 * 1024):.0f} MB"
