@@ -16,10 +16,13 @@ import ui  # noqa: F401  (first: it switches analytics and telemetry off before 
 import gradio as gr
 
 # isort: on
+from starlette.middleware import Middleware
+
 from ui import attention_tab, generate_tab, limits, model_tab, theme, threads, train_tab
 from ui.checkpoints import model_card
 from ui.context import DEFAULT_MODEL, AppContext, create_context
 from ui.sessions import session_id
+from ui.url_guard import RefuseRemoteFiles
 
 TITLE = "Mirador"
 
@@ -49,6 +52,7 @@ class MiradorBlocks(gr.Blocks):
             run_history=False,
             footer_links=["api", "settings"],
             max_file_size=limits.MAX_UPLOAD_BYTES,
+            app_kwargs={"middleware": [Middleware(RefuseRemoteFiles)]},
         )
         return super().launch(**{**defaults, **kwargs})
 

@@ -1,0 +1,454 @@
+"""Many users at once: N gradio_client sessions against a fresh `python app.py` for S seconds.
+
+    python bench/load.py                      # 16 sessions, 60 s; writes a section of bench/RESULTS.md
+    python bench/load.py --sessions 4 --seconds 15 --no-results
+
+Every session gets its own small alphabet (disjoint from the others') and its own context
+length, trains once on a text made of that alphabet, then alternates /generate and
+/attention. Isolation is checked on every answer: a session's generations may only use its
+own alphabet, and its attention views must have its own model's context length. Before
+its training the session uses the bundled model, like any visitor.
+
+The server is started here, on 127.0.0.1 only, with GRADIO_HEARTBEAT_INTERVAL=1 so that a
+closed client is noticed within about a second (Gradio's default is 15 s) and TMPDIR
+pointing at a scratch folder (so the sessions' checkpoint folders can be counted and are
+removed afterwards). After the sessions close, the server's memory (RSS) must come back
+to within 10% of its idle level, measured after one warm-up session.
+
+Reports requests, errors (must be 0), p50/p95 latency per endpoint, isolation and memory;
+prints one JSON line; writes the section between <!-- load --> and <!-- /load --> of
+bench/RESULTS.md (unless --no-results).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# The load clients are gradio_client, which asks the Hugging Face Hub for things when it is
+# imported and when a Client is built: keep the test itself offline, like the app.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
+
+import httpx
+import psutil
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "RESULTS.md"
+START, END = "<!-- load -->", "<!-- /load -->"
+# 16 disjoint alphabets of 3 characters (48 distinct letters), one per session, reused beyond 16.
+LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUV"
+QUEUE_FULL = "trainings are already waiting"
+GRACE_S = 180.0  # a session still waiting for its training at the deadline may wait this much longer
+
+
+def alphabet(i: int) -> str:
+    j = (i % 16) * 3
+    return LETTERS[j : j + 3]
+
+
+def context(i: int) -> int:
+    return 8 + (i % 16)  # 8..23 tokens: each session's attention views have their own size
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * q
+    lo, hi = int(k), min(int(k) + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+# --- the server --------------------------------------------------------------------------------
+
+
+class Server:
+    def __init__(self, scratch: Path, model: str | None):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.scratch = scratch
+        env = dict(os.environ)
+        env.update(
+            GRADIO_SERVER_NAME="127.0.0.1",
+            GRADIO_SERVER_PORT=str(self.port),
+            GRADIO_HEARTBEAT_INTERVAL="1",
+            GRADIO_TEMP_DIR=str(scratch / "gradio"),
+            TMPDIR=str(scratch),
+            PYTHONUNBUFFERED="1",
+        )
+        if model:
+            env["MIRADOR_MODEL"] = str(Path(model).resolve())
+        self.log = open(scratch / "server.log", "w")  # noqa: SIM115 (closed in stop())
+        self.process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        self.ps = psutil.Process(self.process.pid)
+
+    def wait_ready(self, timeout: float = 240) -> float:
+        start = time.monotonic()
+        while time.monotonic() - start < timeout:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the app exited with {self.process.returncode}: see {self.scratch / 'server.log'}")
+            try:
+                if httpx.get(self.url + "config", timeout=2, trust_env=False).status_code == 200:
+                    return time.monotonic() - start
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.25)
+        raise TimeoutError(f"the app did not start within {timeout} s")
+
+    def rss(self) -> int:
+        return self.ps.memory_info().rss
+
+    def session_folders(self) -> int:
+        """Sessions holding a model of their own: each has a folder under the app's workdir."""
+        return sum(1 for d in self.scratch.glob("mirador-sessions-*/*") if d.is_dir())
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=15)
+        self.log.close()
+
+
+def settle_rss(server: Server, seconds: float = 3.0) -> int:
+    samples = []
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        samples.append(server.rss())
+        time.sleep(0.25)
+    return int(statistics.median(samples))
+
+
+def wait_sessions_freed(server: Server, timeout: float) -> float:
+    start = time.monotonic()
+    while server.session_folders() and time.monotonic() - start < timeout:
+        time.sleep(0.2)
+    return time.monotonic() - start
+
+
+# --- one user ----------------------------------------------------------------------------------
+
+
+def train_args(text: str, block_size: int, max_steps: int) -> tuple:
+    # text, tokenizer, n_layer, n_head, n_embd, block_size, max_steps, batch_size, learning_rate, dropout, time_budget_s, watch_layer
+    return (text, "char", 1, 1, 16, block_size, max_steps, 8, 1e-2, 0.0, 20, 0)
+
+
+@dataclass
+class Stats:
+    latencies: dict = field(default_factory=lambda: {"generate": [], "attention": [], "train": []})
+    errors: list = field(default_factory=list)
+    refusals: int = 0
+    checked_generations: int = 0
+    checked_attention: int = 0
+    violations: list = field(default_factory=list)
+    sessions_done: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def record(self, endpoint: str, seconds: float):
+        with self.lock:
+            self.latencies[endpoint].append(seconds)
+
+    def error(self, where: str, exc: BaseException):
+        with self.lock:
+            self.errors.append(f"{where}: {type(exc).__name__}: {str(exc)[:200]}")
+
+    def violation(self, text: str):
+        with self.lock:
+            self.violations.append(text[:200])
+
+
+def heatmap_size(result) -> int:
+    figure = json.loads(result["plot"])
+    heatmap = next(t for t in figure["data"] if t.get("type") == "heatmap")
+    z = heatmap["z"]
+    return int(z["shape"].split(",")[0]) if isinstance(z, dict) else len(z)
+
+
+def user(i: int, url: str, start_at: float, train_at: float, deadline: float, train_steps: int, stats: Stats, clients: list):
+    from gradio_client import Client
+
+    rng = random.Random(i)
+    letters, block = alphabet(i), context(i)
+    text = letters + "".join(rng.choice(letters) for _ in range(600))
+    time.sleep(max(0.0, start_at - time.monotonic()))
+    try:
+        client = Client(url, verbose=False)
+    except Exception as exc:  # noqa: BLE001
+        stats.error(f"session {i} connect", exc)
+        return
+    clients.append(client)
+    trained = False
+    turn = 0
+    checked_after_training = 0
+    # Every session trains once, even if the training slot only frees up after the deadline
+    # (then it makes one generation and one attention call on its model, and stops).
+    while time.monotonic() < deadline or (not trained and time.monotonic() < deadline + GRACE_S) or (trained and checked_after_training < 2):
+        try:
+            if not trained and time.monotonic() >= train_at:
+                t = time.monotonic()
+                try:
+                    result = client.predict(*train_args(text, block, train_steps), api_name="/train")
+                except Exception as exc:
+                    if QUEUE_FULL in str(exc):  # the designed back-pressure answer: try again later
+                        with stats.lock:
+                            stats.refusals += 1
+                        time.sleep(2.0)
+                        continue
+                    raise
+                stats.record("train", time.monotonic() - t)
+                if "Done at step" not in result[0] and "Stopped at step" not in result[0]:
+                    raise RuntimeError(f"training ended oddly: {result[0][:120]}")
+                trained = True
+                continue
+            if not trained and time.monotonic() >= deadline:  # waiting for the training slot: no more traffic
+                time.sleep(0.2)
+                continue
+            if turn % 2 == 0:
+                prompt = rng.choice(letters) if trained else "ROMEO:"
+                t = time.monotonic()
+                out = client.predict(prompt, 30, 1.0, 0, 1.0, rng.randrange(2**31), api_name="/generate")
+                stats.record("generate", time.monotonic() - t)
+                if trained:
+                    checked_after_training += 1
+                    with stats.lock:
+                        stats.checked_generations += 1
+                    if not set(out) <= set(letters):
+                        stats.violation(f"session {i} ({letters!r}) wrote {out!r}")
+            else:
+                t = time.monotonic()
+                result = client.predict((letters * 20)[:40] if trained else "But soft, what light", 0, api_name="/attention")
+                stats.record("attention", time.monotonic() - t)
+                if trained:
+                    checked_after_training += 1
+                    with stats.lock:
+                        stats.checked_attention += 1
+                    size = heatmap_size(result)
+                    if size != block:
+                        stats.violation(f"session {i}: attention view of {size} tokens, its model's context is {block}")
+            turn += 1
+        except Exception as exc:  # noqa: BLE001
+            stats.error(f"session {i}", exc)
+            time.sleep(0.5)
+    with stats.lock:
+        stats.sessions_done += 1 if trained else 0
+        if not trained:
+            stats.errors.append(f"session {i}: never got to train within the run")
+
+
+# --- the run -----------------------------------------------------------------------------------
+
+
+def run(sessions: int, seconds: float, model: str | None, train_steps: int) -> dict:
+    from gradio_client import Client
+
+    load_at_start = round(os.getloadavg()[0], 2)
+    scratch = Path(tempfile.mkdtemp(prefix="mirador-load-"))
+    server = Server(scratch, model)
+    peak = {"rss": 0}
+    monitoring = threading.Event()
+    try:
+        startup_s = server.wait_ready()
+
+        # Warm-up: one visitor uses every endpoint once and leaves. Idle is measured after it,
+        # so one-off costs (lazy imports, the step-time calibration, thread pools) are not
+        # mistaken for per-session memory.
+        warm = Client(server.url, verbose=False)
+        warm.predict("ROMEO:", 20, 0.8, 0, 1.0, 1, api_name="/generate")
+        warm.predict("But soft", 0, api_name="/attention")
+        warm.predict(*train_args(alphabet(0) * 100, 8, train_steps), api_name="/train")
+        warm.close()
+        wait_sessions_freed(server, 30)
+        idle = settle_rss(server)
+
+        def monitor():
+            while not monitoring.is_set():
+                peak["rss"] = max(peak["rss"], server.rss())
+                time.sleep(0.25)
+
+        watcher = threading.Thread(target=monitor, daemon=True)
+        watcher.start()
+
+        stats = Stats()
+        clients: list = []
+        begin = time.monotonic()
+        deadline = begin + seconds
+        # Arrivals spread over the first 10% of the run; trainings spread over the first 40%,
+        # so the training queue (one at a time, MAX_WAITING_TRAININGS behind it) is exercised
+        # without being flooded.
+        arrive = [begin + i * (0.1 * seconds / max(sessions, 1)) for i in range(sessions)]
+        trains = [begin + 0.5 + i * (0.4 * seconds / max(sessions, 1)) for i in range(sessions)]
+        threads = [
+            threading.Thread(target=user, args=(i, server.url, arrive[i], trains[i], deadline, train_steps, stats, clients), daemon=True)
+            for i in range(sessions)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=seconds + GRACE_S + 120)
+        hung = sum(t.is_alive() for t in threads)
+        if hung:
+            stats.errors.append(f"{hung} session(s) still busy {seconds + GRACE_S + 120:.0f} s after the start")
+        elapsed = time.monotonic() - begin
+        held = server.session_folders()
+
+        closing = time.monotonic()
+        for client in clients:  # the users leave: Gradio's heartbeat ends, the app's unload frees their models
+            client.close()
+        wait_sessions_freed(server, 60)
+        freed_s = time.monotonic() - closing
+        left = server.session_folders()
+        after = idle * 2
+        settle_start = time.monotonic()
+        while time.monotonic() - settle_start < 30:
+            after = settle_rss(server, 2.0)
+            if after <= idle * 1.10:
+                break
+        monitoring.set()
+    finally:
+        server.stop()
+        shutil.rmtree(scratch, ignore_errors=True)
+
+    served = {k: len(v) for k, v in stats.latencies.items()}
+    result = {
+        "sessions": sessions,
+        "seconds": round(elapsed, 1),
+        "requested_seconds": seconds,
+        "startup_s": round(startup_s, 1),
+        "requests": sum(served.values()),
+        "served": served,
+        "errors": len(stats.errors),
+        "error_samples": stats.errors[:5],
+        "queue_full_refusals": stats.refusals,
+        "latency_s": {
+            k: {"p50": round(percentile(v, 0.5), 3), "p95": round(percentile(v, 0.95), 3), "max": round(max(v), 3) if v else None}
+            for k, v in stats.latencies.items()
+        },
+        "isolation": {
+            "sessions_trained": stats.sessions_done,
+            "generations_checked": stats.checked_generations,
+            "attention_views_checked": stats.checked_attention,
+            "violations": len(stats.violations),
+            "violation_samples": stats.violations[:5],
+        },
+        "memory_mb": {
+            "idle": round(idle / 2**20, 1),
+            "peak": round(peak["rss"] / 2**20, 1),
+            "after_sessions_closed": round(after / 2**20, 1),
+            "after_vs_idle": round(after / idle - 1, 3),
+        },
+        "sessions_holding_models_at_end_of_run": held,
+        "sessions_holding_models_after_close": left,
+        "freed_within_s": round(freed_s, 1),
+        "memory_back_within_10pct": after <= idle * 1.10,
+        "ok": not stats.errors and not stats.violations and stats.sessions_done == sessions and left == 0 and after <= idle * 1.10,
+        "machine": f"{platform.machine()}, {psutil.cpu_count()} CPU(s), Python {platform.python_version()}",
+        "model": describe_model(model),
+        "load_average_at_start": load_at_start,
+    }
+    return result
+
+
+def describe_model(model: str | None) -> str:
+    path = Path(model or os.environ.get("MIRADOR_MODEL") or ROOT / "assets" / "shakespeare-char.safetensors")
+    if not path.is_file():
+        return f"untrained fallback ({path.name} not found)"
+    try:
+        shown = path.resolve().relative_to(ROOT)
+    except ValueError:
+        shown = path
+    return f"{shown} ({path.stat().st_size / 2**20:.1f} MB)"
+
+
+def section(r: dict, argv: str) -> str:
+    lat = r["latency_s"]
+    iso = r["isolation"]
+    mem = r["memory_mb"]
+    rows = "\n".join(
+        f"| /{k} | {r['served'][k]} | {lat[k]['p50']:.2f} s | {lat[k]['p95']:.2f} s | {lat[k]['max'] if lat[k]['max'] is not None else float('nan'):.2f} s |"
+        for k in ("generate", "attention", "train")
+    )
+    verdict = "**passed**" if r["ok"] else "**FAILED**"
+    overrun = ""
+    if r["seconds"] > r["requested_seconds"] + 1:
+        overrun = (
+            f"; traffic stops at {r['requested_seconds']:g} s, but sessions still waiting for the one training slot then"
+            " finish their training and check their model once, hence the longer run"
+        )
+    return f"""{START}
+## Many users at once (bench/load.py)
+
+`{argv}` — {r['sessions']} concurrent gradio_client sessions for {r['seconds']:.0f} s against a fresh `python app.py` on 127.0.0.1
+({r['machine']}, 1-min load average {r['load_average_at_start']} at the start from other work on the machine; bundled model: {r['model']}). Each session trains once (1 layer, 16 wide, its own 3-letter alphabet and
+its own context length), then alternates /generate (30 tokens) and /attention{overrun}. Run on {time.strftime('%Y-%m-%d')}: {verdict}.
+
+| endpoint | requests | p50 | p95 | max |
+|---|---|---|---|---|
+{rows}
+
+- **Requests served:** {r['requests']}; **errors: {r['errors']}**; training-queue-full answers (retried): {r['queue_full_refusals']}.
+  /train latency includes the wait for the one training slot.
+- **Isolation:** {iso['sessions_trained']}/{r['sessions']} sessions trained; {iso['generations_checked']} generations used only their
+  session's alphabet and {iso['attention_views_checked']} attention views had their session's own context length; violations: {iso['violations']}.
+- **Memory (server RSS):** idle {mem['idle']:.0f} MB (after one warm-up visitor), peak {mem['peak']:.0f} MB, after the sessions
+  closed {mem['after_sessions_closed']:.0f} MB ({mem['after_vs_idle']:+.1%} of idle; limit +10%). Sessions holding a model: {r['sessions_holding_models_at_end_of_run']} at the end
+  of the run, {r['sessions_holding_models_after_close']} once their clients had closed ({r['freed_within_s']:.1f} s after the first close; Gradio heartbeat every 1 s, then the app's unload).
+{END}"""
+
+
+def write_section(text: str, path: Path = RESULTS) -> None:
+    current = path.read_text(encoding="utf-8") if path.exists() else ""
+    if START in current and END in current:
+        before, rest = current.split(START, 1)
+        after = rest.split(END, 1)[1]
+        updated = before + text + after
+    else:
+        updated = (current.rstrip() + "\n\n" if current.strip() else "") + text + "\n"
+    path.write_text(updated, encoding="utf-8")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sessions", type=int, default=16)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--model", default=None, help="checkpoint the app serves by default (MIRADOR_MODEL)")
+    parser.add_argument("--train-steps", type=int, default=5, help="steps of each session's training (a tiny run evaluates after every step, at most 10 times)")
+    parser.add_argument("--results", default=str(RESULTS), help="Markdown file whose load section is (re)written")
+    parser.add_argument("--no-results", action="store_true", help="do not write the Markdown section")
+    args = parser.parse_args(argv)
+    if not 1 <= args.sessions <= 64 or not 5 <= args.seconds <= 3600:
+        parser.error("--sessions must be 1..64 and --seconds 5..3600")
+    result = run(args.sessions, args.seconds, args.model, args.train_steps)
+    if not args.no_results:
+        shown = "python bench/load.py" + ("" if (args.sessions, args.seconds) == (16, 60.0) else f" --sessions {args.sessions} --seconds {args.seconds:g}")
+        write_section(section(result, shown), Path(args.results))
+    print(json.dumps(result))
+    return 0 if result["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
