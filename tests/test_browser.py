@@ -156,12 +156,12 @@ def test_train_generate_and_look_at_attention(browser, server, app_url, tmp_path
     page.get_by_text("Advanced settings").click()
     page.get_by_label("tiny").check()  # presets fill the advanced settings and the estimate
     page.wait_for_function(
-        "() => document.querySelector('#max-steps input[type=number]').value === '1000'", timeout=30_000
+        "() => document.querySelector('#max-steps input[type=number]').value === '500'", timeout=30_000
     )
-    page.get_by_text("0.41M parameters").wait_for(timeout=30_000)
+    page.get_by_text("0.11M parameters").wait_for(timeout=30_000)
     page.get_by_label("fast").check()
     page.wait_for_function(
-        "() => document.querySelector('#max-steps input[type=number]').value === '500'", timeout=30_000
+        "() => document.querySelector('#max-steps input[type=number]').value === '700'", timeout=30_000
     )
     set_number(page, "max-steps", 120)
     set_number(page, "time-budget", 10)
