@@ -21,12 +21,7 @@ TEXT = "ROMEO:\nBut soft, what light through yonder window breaks? It is the eas
 ABAB = "ab" * 200
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # the shared fixture in conftest.py
 
 
 def tiny_handle(text: str = TEXT, seed: int = 0, **shape) -> ModelHandle:

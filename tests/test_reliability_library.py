@@ -26,12 +26,7 @@ from ui.sessions import ModelHandle
 TEXT = "ROMEO:\nBut soft, what light through yonder window breaks?\n" * 8
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # the shared fixture in conftest.py
 
 
 @pytest.fixture(scope="module")
