@@ -20,6 +20,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .config import GPTConfig
+from .dropout import Dropout, dropout
 from .generation import generate, stream
 
 
@@ -34,7 +35,7 @@ class CausalSelfAttention(nn.Module):
         # One matrix computes queries, keys and values of all heads at once.
         self.qkv = nn.Linear(config.n_embd, 3 * config.n_embd)
         self.proj = nn.Linear(config.n_embd, config.n_embd)  # mixes the heads back into the stream
-        self.resid_dropout = nn.Dropout(config.dropout)
+        self.resid_dropout = Dropout(config.dropout)
 
     def split_heads(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         B, T, C = x.shape
@@ -60,11 +61,12 @@ class CausalSelfAttention(nn.Module):
             y = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p, is_causal=True)
             return self.merge_heads(y), None  # y: (B, nh, T, hs)
         T = x.shape[1]
-        scores = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(self.head_size))  # (B, nh, T, T)
+        # Scaling q rather than the scores: the same product, on a tensor T/hs times smaller.
+        scores = (q * (1.0 / math.sqrt(self.head_size))) @ k.transpose(-2, -1)  # (B, nh, T, T)
         future = torch.ones(T, T, dtype=torch.bool, device=x.device).triu(diagonal=1)  # (T, T)
-        scores = scores.masked_fill(future, float("-inf"))  # a query never sees later keys
+        scores.masked_fill_(future, float("-inf"))  # a query never sees later keys
         weights = scores.softmax(dim=-1)  # (B, nh, T, T): each row sums to 1
-        y = F.dropout(weights, dropout_p, self.training) @ v  # (B, nh, T, hs)
+        y = dropout(weights, dropout_p, self.training) @ v  # (B, nh, T, hs)
         return self.merge_heads(y), weights if return_attention else None
 
     def forward_cached(self, x: torch.Tensor, cache_k: torch.Tensor, cache_v: torch.Tensor, pos: int):
@@ -91,7 +93,7 @@ class MLP(nn.Module):
         super().__init__()
         self.fc = nn.Linear(config.n_embd, 4 * config.n_embd)
         self.proj = nn.Linear(4 * config.n_embd, config.n_embd)
-        self.dropout = nn.Dropout(config.dropout)
+        self.dropout = Dropout(config.dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.dropout(self.proj(F.gelu(self.fc(x))))
@@ -126,7 +128,7 @@ class GPT(nn.Module):
         self.config = config
         self.tok_emb = nn.Embedding(config.vocab_size, config.n_embd)
         self.pos_emb = nn.Embedding(config.block_size, config.n_embd)
-        self.drop = nn.Dropout(config.dropout)
+        self.drop = Dropout(config.dropout)
         self.blocks = nn.ModuleList(Block(config) for _ in range(config.n_layer))
         self.ln_f = nn.LayerNorm(config.n_embd)
         self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
