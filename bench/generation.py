@@ -99,7 +99,8 @@ def run(quick: bool = False) -> Section:
         "Cached and uncached outputs were identical, token for token, in every round (same seed; asserted).",
         "Per token, the cached path runs one position through every layer, so it reads every weight once: "
         + ", ".join(f"{name} {mb:.1f} MB of fp32 weights -> {mb * results[name]['ours_tok_s'] / 1000:.2f} GB/s" for name, mb in weights_mb.items())
-        + "; with one sequence that memory traffic (large model) or eager per-op overhead (small model) is its floor.",
+        + "; with one sequence that memory traffic (large model) or per-op overhead (small model) is its floor. "
+        "The cached step is gpt/kv_cache.py's hand-written forward (no nn.Module calls per op).",
         f"Interleaved rounds after {'one warm-up round (small only)' if quick else 'one warm-up round'}: small {rounds['small']}, large {rounds['large']}, long {rounds['long']}; "
         f"ratio = median of per-round ratios. torch threads: {torch.get_num_threads()}.",
     ]

@@ -18,6 +18,7 @@ from numbers import Integral
 
 import torch
 
+from .kv_cache import KVCache
 from .sampling import check_sampling, sample_next
 
 
@@ -34,13 +35,6 @@ def check_prompt(idx, vocab_size: int, max_new_tokens) -> None:
         raise ValueError(f"Token id {bad} is outside the vocabulary (0 to {vocab_size - 1}).")
     if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, Integral) or max_new_tokens < 0:
         raise ValueError(f"max_new_tokens must be a whole number >= 0, got {max_new_tokens!r}.")
-
-
-def _new_cache(model, batch: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
-    cfg = model.config
-    ref = model.pos_emb.weight
-    shape = (batch, cfg.n_head, cfg.block_size, cfg.head_size)
-    return [(ref.new_empty(shape), ref.new_empty(shape)) for _ in range(cfg.n_layer)]
 
 
 def stream(
@@ -70,8 +64,7 @@ def _stream(model, idx, max_new_tokens, temperature, top_k, top_p, generator, us
     tokens = torch.empty(idx.shape[0], idx.shape[1] + max_new_tokens, dtype=torch.long, device=device)
     tokens[:, : idx.shape[1]] = idx
     length = idx.shape[1]
-    cache = _new_cache(model, idx.shape[0]) if use_cache and length <= block_size else None
-    cached = 0  # how many leading positions of the cache hold keys/values
+    cache = KVCache(model, idx.shape[0]) if use_cache and length <= block_size else None
     for _ in range(max_new_tokens):
         # Inference mode and eval mode only while computing, never across a yield: the caller's
         # code between two tokens runs with its own autograd and train/eval settings.
@@ -81,8 +74,7 @@ def _stream(model, idx, max_new_tokens, temperature, top_k, top_p, generator, us
         try:
             with torch.inference_mode():
                 if cache is not None and length <= block_size:
-                    logits = model.last_logits_cached(tokens[:, cached:length], cache, cached)
-                    cached = length
+                    logits = cache.forward(tokens[:, cache.length : length])  # (B, V)
                 else:
                     logits = model.last_logits(tokens[:, max(0, length - block_size) : length])  # (B, V)
                 next_token = sample_next(logits, temperature, top_k, top_p, generator)  # (B, 1)

@@ -69,22 +69,6 @@ class CausalSelfAttention(nn.Module):
         y = dropout(weights, dropout_p, self.training) @ v  # (B, nh, T, hs)
         return self.merge_heads(y), weights if return_attention else None
 
-    def forward_cached(self, x: torch.Tensor, cache_k: torch.Tensor, cache_v: torch.Tensor, pos: int):
-        """Attend from the new tokens at positions pos.. to everything cached so far.
-
-        cache_k, cache_v: (B, nh, block_size, hs) buffers, filled up to pos.
-        """
-        T = x.shape[1]
-        q, k, v = self.split_heads(x)  # (B, nh, T, hs)
-        cache_k[:, :, pos : pos + T] = k
-        cache_v[:, :, pos : pos + T] = v
-        keys = cache_k[:, :, : pos + T]  # (B, nh, pos+T, hs)
-        values = cache_v[:, :, : pos + T]
-        # A prompt (T > 1) only ever arrives at pos == 0, where "causal" means the usual triangle;
-        # a single new token may look at every cached key.
-        y = F.scaled_dot_product_attention(q, keys, values, is_causal=T > 1)
-        return self.merge_heads(y)
-
 
 class MLP(nn.Module):
     """Per-token computation: widen 4x, GELU, project back."""
@@ -114,10 +98,6 @@ class Block(nn.Module):
         x = x + attended  # residual connection
         x = x + self.mlp(self.ln_2(x))
         return x, weights
-
-    def forward_cached(self, x, cache_k, cache_v, pos):
-        x = x + self.attn.forward_cached(self.ln_1(x), cache_k, cache_v, pos)
-        return x + self.mlp(self.ln_2(x))
 
 
 class GPT(nn.Module):
@@ -186,13 +166,6 @@ class GPT(nn.Module):
         x = self._embed(idx)
         for block in self.blocks:
             x, _ = block(x)
-        return self.lm_head(self.ln_f(x[:, -1]))
-
-    def last_logits_cached(self, idx: torch.Tensor, cache: list, pos: int) -> torch.Tensor:
-        """Like last_logits for tokens at positions pos.., reusing keys/values cached before pos."""
-        x = self._embed(idx, start=pos)
-        for block, (cache_k, cache_v) in zip(self.blocks, cache):
-            x = block.forward_cached(x, cache_k, cache_v, pos)
         return self.lm_head(self.ln_f(x[:, -1]))
 
     def generate(self, idx, max_new_tokens, temperature=1.0, top_k=None, top_p=None, generator=None):

@@ -1,0 +1,72 @@
+"""The key/value cache: generation's fast path through the model.
+
+While a sequence fits in the context, a token's key and value in every layer never change once
+computed (a token only attends to itself and the past). So generation computes them once,
+keeps them here, and runs only the new token through the model: one position per layer instead
+of the whole window.
+
+The forward below is the model's own forward (gpt/model.py) in evaluation mode (no dropout), for a few new
+positions, written with plain functions on the model's weights: the same operations on the same
+weights, so the logits agree with the full forward's to float rounding and generation picks the
+same tokens (tests/test_kv_cache.py, tests/test_generation.py). It is written out because, at one position, the work per layer is a handful of tiny matrix-vector
+products and Python's module machinery around them cost as much as the arithmetic: this path
+ran a 4-layer, 128-wide step in 0.48 ms against the modules' 0.71 ms (2-core EPYC, bench/).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+
+class KVCache:
+    """Keys and values of every layer for the first `length` positions of B sequences."""
+
+    def __init__(self, model, batch: int):
+        cfg = model.config
+        self.n_embd, self.n_head, self.head_size = cfg.n_embd, cfg.n_head, cfg.head_size
+        self.block_size = cfg.block_size
+        ref = model.pos_emb.weight
+        shape = (batch, cfg.n_head, cfg.block_size, cfg.head_size)
+        self.keys = [ref.new_empty(shape) for _ in range(cfg.n_layer)]  # each (B, nh, block, hs)
+        self.values = [ref.new_empty(shape) for _ in range(cfg.n_layer)]
+        self.length = 0  # positions filled
+        # The weights each layer needs, looked up once: at one position per step, even
+        # nn.Module's attribute lookups are a visible share of the time.
+        self.layers = [
+            (
+                b.ln_1.weight, b.ln_1.bias, b.attn.qkv.weight, b.attn.qkv.bias, b.attn.proj.weight, b.attn.proj.bias,
+                b.ln_2.weight, b.ln_2.bias, b.mlp.fc.weight, b.mlp.fc.bias, b.mlp.proj.weight, b.mlp.proj.bias,
+            )
+            for b in model.blocks
+        ]
+        self.final = (model.tok_emb.weight, model.pos_emb.weight, model.ln_f.weight, model.ln_f.bias, model.lm_head.weight)
+
+    def forward(self, idx: torch.Tensor) -> torch.Tensor:
+        """Run the new tokens idx (B, T) at positions length.., store their keys and values,
+        and return the next-token logits of the last one, (B, vocab_size)."""
+        B, T = idx.shape
+        start, end = self.length, self.length + T
+        if end > self.block_size:
+            raise ValueError(f"The cache holds {self.block_size} positions; {end} were asked for.")
+        if T > 1 and start > 0:
+            raise ValueError("Several new tokens at once are only supported for the prompt, at position 0.")
+        C, nh, hs = self.n_embd, self.n_head, self.head_size
+        tok_emb, pos_emb, ln_f_weight, ln_f_bias, lm_head = self.final
+        x = F.embedding(idx, tok_emb) + pos_emb[start:end]  # (B, T, C)
+        for layer, keys, values in zip(self.layers, self.keys, self.values):
+            ln_1_w, ln_1_b, qkv_w, qkv_b, attn_proj_w, attn_proj_b, ln_2_w, ln_2_b, fc_w, fc_b, mlp_proj_w, mlp_proj_b = layer
+            h = F.layer_norm(x, (C,), ln_1_w, ln_1_b)
+            q, k, v = F.linear(h, qkv_w, qkv_b).view(B, T, 3, nh, hs).permute(2, 0, 3, 1, 4).unbind(0)  # 3 x (B, nh, T, hs)
+            keys.narrow(2, start, T).copy_(k)
+            values.narrow(2, start, T).copy_(v)
+            # A prompt (T > 1) arrives at position 0, where "causal" is the usual triangle;
+            # a single new token may look at every cached key.
+            y = F.scaled_dot_product_attention(q, keys.narrow(2, 0, end), values.narrow(2, 0, end), is_causal=T > 1)
+            y = y.transpose(1, 2).reshape(B, T, C)  # (B, T, C): heads side by side
+            x = x + F.linear(y, attn_proj_w, attn_proj_b)
+            h = F.layer_norm(x, (C,), ln_2_w, ln_2_b)
+            x = x + F.linear(F.gelu(F.linear(h, fc_w, fc_b)), mlp_proj_w, mlp_proj_b)
+        self.length = end
+        last = F.layer_norm(x[:, -1], (C,), ln_f_weight, ln_f_bias)  # (B, C)
+        return F.linear(last, lm_head)  # (B, vocab_size)

@@ -1,0 +1,67 @@
+"""The KV cache's hand-written forward gives the module forward's logits (to float rounding:
+one query against cached keys sums in another order than the full triangle)."""
+
+import pytest
+import torch
+
+from gpt.kv_cache import KVCache
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+@torch.inference_mode()
+def module_last_logits(model, idx):
+    return model(idx)[0][:, -1]  # (B, V)
+
+
+@pytest.mark.parametrize("B,T", [(1, 1), (1, 5), (3, 4), (2, 8)])
+def test_prompt_then_one_token_at_a_time_equals_the_module_forward(sharp, config, B, T):
+    sharp.eval()
+    seq = torch.randint(config.vocab_size, (B, config.block_size), generator=torch.Generator().manual_seed(T))
+    cache = KVCache(sharp, B)
+    with torch.inference_mode():
+        logits = cache.forward(seq[:, :T])
+    assert cache.length == T
+    assert torch.allclose(logits, module_last_logits(sharp, seq[:, :T]), rtol=1e-5, atol=1e-5)
+    for end in range(T + 1, config.block_size + 1):
+        with torch.inference_mode():
+            logits = cache.forward(seq[:, end - 1 : end])
+        assert cache.length == end
+        assert torch.allclose(logits, module_last_logits(sharp, seq[:, :end]), rtol=1e-5, atol=1e-5), f"position {end - 1}"
+
+
+def test_keys_of_earlier_positions_are_kept_not_recomputed(sharp, config):
+    sharp.eval()
+    cache = KVCache(sharp, 1)
+    with torch.inference_mode():
+        cache.forward(torch.tensor([[1, 2, 3]]))
+        before = cache.keys[0][:, :, :3].clone()
+        cache.forward(torch.tensor([[4]]))
+    assert torch.equal(cache.keys[0][:, :, :3], before)
+    assert cache.keys[0].shape == (1, config.n_head, config.block_size, config.head_size)
+
+
+def test_bf16_model_runs_in_bf16(sharp):
+    sharp.eval().to(torch.bfloat16)
+    cache = KVCache(sharp, 1)
+    with torch.inference_mode():
+        logits = cache.forward(torch.tensor([[1, 2]]))
+    assert logits.dtype == torch.bfloat16 and cache.keys[0].dtype == torch.bfloat16
+    reference = module_last_logits(sharp, torch.tensor([[1, 2]])).float()
+    assert (logits.float() - reference).abs().max() <= 0.02 * reference.abs().max()
+
+
+def test_refuses_more_positions_than_the_context(sharp, config):
+    cache = KVCache(sharp.eval(), 1)
+    with torch.inference_mode():
+        cache.forward(torch.zeros(1, config.block_size, dtype=torch.long))
+        with pytest.raises(ValueError, match="holds"):
+            cache.forward(torch.zeros(1, 1, dtype=torch.long))
+
+
+def test_refuses_several_tokens_after_the_prompt(sharp):
+    cache = KVCache(sharp.eval(), 1)
+    with torch.inference_mode():
+        cache.forward(torch.tensor([[1, 2]]))
+        with pytest.raises(ValueError, match="prompt"):
+            cache.forward(torch.tensor([[3, 4]]))
