@@ -53,7 +53,8 @@ class KVCache:
             raise ValueError("Several new tokens at once are only supported for the prompt, at position 0.")
         C, nh, hs = self.n_embd, self.n_head, self.head_size
         tok_emb, pos_emb, ln_f_weight, ln_f_bias, lm_head = self.final
-        x = F.embedding(idx, tok_emb) + pos_emb[start:end]  # (B, T, C)
+        # Rows are (sequence, position) pairs: 2-D all the way, so each linear is one addmm.
+        x = (F.embedding(idx, tok_emb) + pos_emb[start:end]).view(B * T, C)  # (B*T, C)
         for layer, keys, values in zip(self.layers, self.keys, self.values):
             ln_1_w, ln_1_b, qkv_w, qkv_b, attn_proj_w, attn_proj_b, ln_2_w, ln_2_b, fc_w, fc_b, mlp_proj_w, mlp_proj_b = layer
             h = F.layer_norm(x, (C,), ln_1_w, ln_1_b)
@@ -63,10 +64,10 @@ class KVCache:
             # A prompt (T > 1) arrives at position 0, where "causal" is the usual triangle;
             # a single new token may look at every cached key.
             y = F.scaled_dot_product_attention(q, keys.narrow(2, 0, end), values.narrow(2, 0, end), is_causal=T > 1)
-            y = y.transpose(1, 2).reshape(B, T, C)  # (B, T, C): heads side by side
+            y = y.transpose(1, 2).reshape(B * T, C)  # (B*T, C): heads side by side
             x = x + F.linear(y, attn_proj_w, attn_proj_b)
             h = F.layer_norm(x, (C,), ln_2_w, ln_2_b)
             x = x + F.linear(F.gelu(F.linear(h, fc_w, fc_b)), mlp_proj_w, mlp_proj_b)
         self.length = end
-        last = F.layer_norm(x[:, -1], (C,), ln_f_weight, ln_f_bias)  # (B, C)
+        last = F.layer_norm(x.view(B, T, C)[:, -1], (C,), ln_f_weight, ln_f_bias)  # (B, C)
         return F.linear(last, lm_head)  # (B, vocab_size)
