@@ -9,7 +9,7 @@ figure before sending it. The model is the bundled checkpoint (MIRADOR_MODEL or
 assets/shakespeare-char.safetensors); if it is missing or its context is shorter than 128
 tokens, a random-weight model of the bundled shape (4 layers, 4 heads, 192 wide, block 128)
 stands in, and the table says so. The handler runs with the app's request thread policy
-(ui.threads.for_inference); the benchmark restores the process's thread count afterwards.
+(ui.threads.inference); the benchmark restores the process's thread count afterwards.
 """
 
 from __future__ import annotations
@@ -80,8 +80,8 @@ def run(quick: bool = False) -> Section:
             t1 = time.perf_counter()
             fig.to_json()  # what Gradio's Plot then does with the figure
             t2 = time.perf_counter()
-            threads.for_inference()
-            attention.attention_maps(handle.model, ids)  # the forward pass with attention, alone
+            with threads.inference():
+                attention.attention_maps(handle.model, ids)  # the forward pass with attention, alone
             t3 = time.perf_counter()
             if i >= 2:
                 total_s.append(t2 - t0)

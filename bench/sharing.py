@@ -172,7 +172,7 @@ def run(quick: bool = False) -> Section:
     from ui import threads as app_threads  # the policy's defaults, as the app computes them
 
     cores = cpu_cores()
-    policy = f"training {app_threads.TRAIN_THREADS} thread(s), each request {app_threads.INFER_THREADS}"
+    policy = app_threads.describe_policy()
     variants = {"app policy": {}}
     if not quick:
         variants["torch default"] = {"MIRADOR_TRAIN_THREADS": str(cores), "MIRADOR_INFER_THREADS": str(cores)}

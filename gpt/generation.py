@@ -7,8 +7,8 @@ While the whole sequence fits in the context, keys and values of earlier tokens 
 change, so they are computed once and cached; each new token costs one position. Once the
 sequence is longer than block_size, the window slides: every token moves to a new absolute
 position, so its learned position embedding, and with it every cached key and value, changes.
-A sliding cache would then be wrong; we recompute the window, asking only for the last
-position's logits.
+A sliding cache would then be wrong; we recompute the window (through the cache's lean
+forward, gpt/kv_cache.py), asking only for the last position's logits.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ def _stream(model, idx, max_new_tokens, temperature, top_k, top_p, generator, us
     tokens = torch.empty(idx.shape[0], idx.shape[1] + max_new_tokens, dtype=torch.long, device=device)
     tokens[:, : idx.shape[1]] = idx
     length = idx.shape[1]
-    cache = KVCache(model, idx.shape[0]) if use_cache and length <= block_size else None
+    cache = KVCache(model, idx.shape[0]) if use_cache else None
     for _ in range(max_new_tokens):
         # Inference mode and eval mode only while computing, never across a yield: the caller's
         # code between two tokens runs with its own autograd and train/eval settings.
@@ -73,10 +73,15 @@ def _stream(model, idx, max_new_tokens, temperature, top_k, top_p, generator, us
             model.eval()
         try:
             with torch.inference_mode():
-                if cache is not None and length <= block_size:
-                    logits = cache.forward(tokens[:, cache.length : length])  # (B, V)
-                else:
+                if cache is None:
                     logits = model.last_logits(tokens[:, max(0, length - block_size) : length])  # (B, V)
+                elif length <= block_size:
+                    logits = cache.forward(tokens[:, cache.length : length])  # (B, V): new positions only
+                else:
+                    # The window slid: every token sits at a new position, so its keys and
+                    # values are recomputed, through the cache's lean forward.
+                    cache.reset()
+                    logits = cache.forward(tokens[:, length - block_size : length])  # (B, V)
                 next_token = sample_next(logits, temperature, top_k, top_p, generator)  # (B, 1)
                 tokens[:, length : length + 1] = next_token
         finally:

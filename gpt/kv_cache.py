@@ -42,6 +42,10 @@ class KVCache:
         ]
         self.final = (model.tok_emb.weight, model.pos_emb.weight, model.ln_f.weight, model.ln_f.bias, model.lm_head.weight)
 
+    def reset(self) -> None:
+        """Forget every position (the buffers are reused)."""
+        self.length = 0
+
     def forward(self, idx: torch.Tensor) -> torch.Tensor:
         """Run the new tokens idx (B, T) at positions length.., store their keys and values,
         and return the next-token logits of the last one, (B, vocab_size)."""

@@ -471,11 +471,49 @@ def test_user_errors_become_gr_error_for_functions_and_generators():
         bug()
 
 
-def test_thread_policy_leaves_a_core_for_requests():
-    threads.for_training()
-    assert torch.get_num_threads() == threads.TRAIN_THREADS
-    threads.for_inference()
-    assert torch.get_num_threads() == threads.INFER_THREADS
-    assert (
-        threads.TRAIN_THREADS == max(1, threads.cpu_cores() - 1) or "MIRADOR_TRAIN_THREADS" in __import__("os").environ
-    )
+def test_thread_policy_training_takes_every_core_until_a_request_runs(monkeypatch):
+    monkeypatch.setattr(threads, "_FIXED_TRAIN", False)
+    monkeypatch.setattr(threads, "TRAIN_THREADS_ALONE", 2)
+    monkeypatch.setattr(threads, "TRAIN_THREADS", 1)
+    monkeypatch.setattr(threads, "_last_request_end", float("-inf"))
+    before = torch.get_num_threads()
+    try:
+        threads.for_training()
+        assert torch.get_num_threads() == 2 and not threads.requests_running()
+        with threads.inference():
+            assert torch.get_num_threads() == threads.INFER_THREADS
+            assert threads.requests_running() and threads.training_threads() == 1
+        # Just after a request (a streamed generation between two tokens) training still shares.
+        assert threads.training_threads() == 1
+        monkeypatch.setattr(threads, "QUIET_S", 0.0)
+        assert threads.training_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_a_request_that_fails_still_ends(monkeypatch):
+    monkeypatch.setattr(threads, "QUIET_S", 0.0)
+    with pytest.raises(RuntimeError):
+        with threads.inference():
+            raise RuntimeError("boom")
+    assert not threads.requests_running()
+
+
+def test_fixed_training_threads_do_not_adapt(monkeypatch):
+    monkeypatch.setattr(threads, "_FIXED_TRAIN", True)
+    monkeypatch.setattr(threads, "TRAIN_THREADS_ALONE", 1)
+    monkeypatch.setattr(threads, "TRAIN_THREADS", 1)
+    with threads.inference():
+        assert threads.training_threads() == 1
+    assert "1 thread(s)" in threads.describe_policy()
+
+
+def test_default_policy_leaves_a_core_for_requests():
+    fixed = __import__("os").environ.get("MIRADOR_TRAIN_THREADS")
+    if fixed:  # the variable pins the training's count, alone or not
+        assert threads.TRAIN_THREADS_ALONE == threads.TRAIN_THREADS == max(1, int(fixed))
+    else:
+        assert threads.TRAIN_THREADS_ALONE == threads.cpu_cores()
+        assert threads.TRAIN_THREADS == max(1, threads.cpu_cores() - 1)
+
+

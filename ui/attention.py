@@ -61,9 +61,10 @@ def check_head(handle: ModelHandle, head) -> int:
 
 
 def _maps(handle: ModelHandle, text) -> tuple[torch.Tensor, list[str]]:
-    threads.for_inference()
     ids = encode(handle, text)
-    return attention_maps(handle.model, ids), token_pieces(handle.tokenizer, ids)
+    with threads.inference():
+        maps = attention_maps(handle.model, ids)
+    return maps, token_pieces(handle.tokenizer, ids)
 
 
 def grid_figure(handle: ModelHandle, text, layer):

@@ -52,7 +52,6 @@ def stream_text(handle: ModelHandle, s: SamplingSettings):
 
     The same settings and seed give the same text (sampling draws from its own generator).
     """
-    threads.for_inference()
     tokenizer = handle.tokenizer
     ids = tokenizer.encode(s.prompt)
     generator = torch.Generator().manual_seed(s.seed)
@@ -84,8 +83,7 @@ def _each_step_in_this_thread(tokens):
     and inference mode belong to a thread, so each step sets both in the thread that runs it.
     """
     while True:
-        threads.for_inference()
-        with torch.inference_mode():
+        with threads.inference(), torch.inference_mode():
             try:
                 token = next(tokens)
             except StopIteration:
@@ -103,10 +101,9 @@ def generate_text(handle: ModelHandle, s: SamplingSettings) -> str:
 def next_token_figure(handle: ModelHandle, text: str, s: SamplingSettings, top: int = 15):
     """The odds the model gave the tokens it could write next after `text`, after
     temperature, top-k and top-p: the distribution the next token would be drawn from."""
-    threads.for_inference()
     model, tokenizer = handle.model, handle.tokenizer
     ids = tokenizer.encode(text)[-model.config.block_size :]
-    with torch.inference_mode():
+    with threads.inference(), torch.inference_mode():
         idx = torch.tensor([ids], dtype=torch.long, device=handle.device)
         logits = model.last_logits(idx).float()  # (1, V)
     temperature = s.temperature if s.temperature > 0 else 1.0

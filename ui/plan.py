@@ -234,7 +234,7 @@ def plan_summary(
         where = (
             f"on {describe(timer.device)}"
             if timer.device.type != "cpu"
-            else f"on this CPU ({threads.TRAIN_THREADS} training thread{'s' if threads.TRAIN_THREADS > 1 else ''})"
+            else f"on this CPU ({threads.TRAIN_THREADS_ALONE} training thread{'s' if threads.TRAIN_THREADS_ALONE > 1 else ''})"
         )
         steps = min(int(max_steps), int(time_budget_s / step) if step > 0 else int(max_steps))
         total = min(int(max_steps) * step, float(time_budget_s))
