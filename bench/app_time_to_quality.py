@@ -1,6 +1,6 @@
 """Time to quality in the app: the "fast" preset through /train, as a user would run it.
 
-    python bench/app_time_to_quality.py
+    python bench/app_time_to_quality.py    (--quick skips it: it trains for about 40 s)
 
 bench/time_to_quality.py races the recipe in this process; this starts `python app.py`
 (subprocess, free port), pastes char tiny Shakespeare into /train with the app's "fast" preset
@@ -67,8 +67,12 @@ def run(quick: bool = False) -> Section:
     from ui import threads
     from ui.plan import PRESETS
 
-    result = measure()
     section = Section(f"Time to quality in the app: the fast preset through /train, val loss <= {TARGET_VAL_LOSS:.2f}")
+    if quick:
+        section.notes.append("--quick: skipped (a full training through the app).")
+        section.json = {"app_seconds_to_val_1_90": None}
+        return section
+    result = measure()
     reached = result["reached"]
     seconds = reached[1] if reached else None
     section.row(

@@ -35,8 +35,9 @@ class Preset:
 
 
 # Tuned on the 2-core CPU: "fast" is bench/time_to_quality.py's FAST_PRESET, which reached val
-# loss 1.88 on char tiny Shakespeare in 25.7 s there (2 threads; the app trains on one, so
-# expect ~1.5x that); "medium" is the lecture's model, meant for a GPU.
+# loss 1.88 on char tiny Shakespeare in 25.7 s there; through the app (samples, probes and
+# figures at every evaluation) bench/app_time_to_quality.py measures it as a user sees it.
+# "medium" is the lecture's model, meant for a GPU.
 PRESETS = {
     "fast": Preset(
         n_layer=2,
