@@ -18,7 +18,7 @@ from numbers import Integral
 
 import torch
 
-from .kv_cache import KVCache
+from .kv_cache import KVCache, decode_threads
 from .sampling import check_sampling, sample_next
 
 
@@ -75,8 +75,11 @@ def _stream(model, idx, max_new_tokens, temperature, top_k, top_p, generator, us
             with torch.inference_mode():
                 if cache is None:
                     logits = model.last_logits(tokens[:, max(0, length - block_size) : length])  # (B, V)
+                elif length <= block_size and cache.length == length - 1:
+                    with decode_threads(device):  # one position: matrix-vector products
+                        logits = cache.forward(tokens[:, cache.length : length])  # (B, V)
                 elif length <= block_size:
-                    logits = cache.forward(tokens[:, cache.length : length])  # (B, V): new positions only
+                    logits = cache.forward(tokens[:, cache.length : length])  # (B, V): the prompt
                 else:
                     # The window slid: every token sits at a new position, so its keys and
                     # values are recomputed, through the cache's lean forward.

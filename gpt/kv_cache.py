@@ -15,8 +15,32 @@ ran a 4-layer, 128-wide step in 0.48 ms against the modules' 0.71 ms (2-core EPY
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import torch
 import torch.nn.functional as F
+
+# CPU threads for a one-position step. Its products are matrix-vector, tens of microseconds
+# each: splitting them across threads costs more in waking and syncing than it saves, and a
+# second thread that another process is using stalls every op. On the 2-core EPYC one thread
+# decoded at 1,911 tok/s against 1,640 with two (4 layers x 128) and 173 against 164 (6 x 384)
+# (bench/RESULTS.md); on a quiet machine the two were within noise of each other.
+DECODE_THREADS = 1
+
+
+@contextmanager
+def decode_threads(device: torch.device):
+    """Run a one-position step on DECODE_THREADS CPU threads, then give the caller back its
+    own count. torch's count belongs to the OS thread, so no other thread is affected."""
+    before = torch.get_num_threads()
+    if device.type != "cpu" or before <= DECODE_THREADS:
+        yield
+        return
+    torch.set_num_threads(DECODE_THREADS)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 class KVCache:
@@ -59,19 +83,26 @@ class KVCache:
         tok_emb, pos_emb, ln_f_weight, ln_f_bias, lm_head = self.final
         # Rows are (sequence, position) pairs: 2-D all the way, so each linear is one addmm.
         x = (F.embedding(idx, tok_emb) + pos_emb[start:end]).view(B * T, C)  # (B*T, C)
-        for layer, keys, values in zip(self.layers, self.keys, self.values):
+        last_layer = len(self.layers) - 1
+        for i, (layer, keys, values) in enumerate(zip(self.layers, self.keys, self.values)):
             ln_1_w, ln_1_b, qkv_w, qkv_b, attn_proj_w, attn_proj_b, ln_2_w, ln_2_b, fc_w, fc_b, mlp_proj_w, mlp_proj_b = layer
             h = F.layer_norm(x, (C,), ln_1_w, ln_1_b)
             q, k, v = F.linear(h, qkv_w, qkv_b).view(B, T, 3, nh, hs).permute(2, 0, 3, 1, 4).unbind(0)  # 3 x (B, nh, T, hs)
             keys.narrow(2, start, T).copy_(k)
             values.narrow(2, start, T).copy_(v)
-            # A prompt (T > 1) arrives at position 0, where "causal" is the usual triangle;
-            # a single new token may look at every cached key.
-            y = F.scaled_dot_product_attention(q, keys.narrow(2, 0, end), values.narrow(2, 0, end), is_causal=T > 1)
-            y = y.transpose(1, 2).reshape(B * T, C)  # (B*T, C): heads side by side
+            if i == last_layer and T > 1:
+                # Only the last position's output is read from the last layer: every position
+                # has given its key and value, but only the last one asks (query) and goes on.
+                q = q[:, :, -1:]  # (B, nh, 1, hs)
+                x = x.view(B, T, C)[:, -1]  # (B, C)
+            # Several queries (a prompt, at position 0) attend causally, the usual triangle;
+            # a single query, the newest position, may look at every cached key.
+            rows = q.shape[2]
+            y = F.scaled_dot_product_attention(q, keys.narrow(2, 0, end), values.narrow(2, 0, end), is_causal=rows > 1)
+            y = y.transpose(1, 2).reshape(B * rows, C)  # (B*rows, C): heads side by side
             x = x + F.linear(y, attn_proj_w, attn_proj_b)
             h = F.layer_norm(x, (C,), ln_2_w, ln_2_b)
             x = x + F.linear(F.gelu(F.linear(h, fc_w, fc_b)), mlp_proj_w, mlp_proj_b)
         self.length = end
-        last = F.layer_norm(x.view(B, T, C)[:, -1], (C,), ln_f_weight, ln_f_bias)  # (B, C)
+        last = F.layer_norm(x.view(B, -1, C)[:, -1], (C,), ln_f_weight, ln_f_bias)  # (B, C)
         return F.linear(last, lm_head)  # (B, vocab_size)

@@ -65,3 +65,33 @@ def test_refuses_several_tokens_after_the_prompt(sharp):
         cache.forward(torch.tensor([[1, 2]]))
         with pytest.raises(ValueError, match="prompt"):
             cache.forward(torch.tensor([[3, 4]]))
+
+
+def test_decode_threads_runs_on_one_thread_and_gives_the_count_back():
+    from gpt.kv_cache import DECODE_THREADS, decode_threads
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with decode_threads(torch.device("cpu")):
+            assert torch.get_num_threads() == DECODE_THREADS
+        assert torch.get_num_threads() == 2
+        with pytest.raises(RuntimeError):
+            with decode_threads(torch.device("cpu")):
+                raise RuntimeError("a failing step")
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_generation_leaves_the_callers_thread_count_alone(sharp, config):
+    from gpt.generation import stream
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        tokens = stream(sharp.eval(), torch.tensor([[1, 2]]), 5)
+        for _ in tokens:
+            assert torch.get_num_threads() == 2  # between tokens the caller's setting holds
+    finally:
+        torch.set_num_threads(before)
