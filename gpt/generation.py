@@ -57,6 +57,19 @@ def stream(
     return _stream(model, idx.long(), max_new_tokens, temperature, top_k, top_p, generator, use_cache)
 
 
+def _module_last_logits(model, window: torch.Tensor) -> torch.Tensor:
+    """The model's own forward in eval mode (no dropout), leaving its train/eval mode as it was.
+    The cache's forward needs no such switch: it is written for evaluation only."""
+    was_training = model.training
+    if was_training:
+        model.eval()
+    try:
+        return model.last_logits(window)
+    finally:
+        if was_training:
+            model.train()
+
+
 def _stream(model, idx, max_new_tokens, temperature, top_k, top_p, generator, use_cache):
     block_size = model.config.block_size
     device = model.pos_emb.weight.device
@@ -66,30 +79,23 @@ def _stream(model, idx, max_new_tokens, temperature, top_k, top_p, generator, us
     length = idx.shape[1]
     cache = KVCache(model, idx.shape[0]) if use_cache else None
     for _ in range(max_new_tokens):
-        # Inference mode and eval mode only while computing, never across a yield: the caller's
-        # code between two tokens runs with its own autograd and train/eval settings.
-        was_training = model.training
-        if was_training:
-            model.eval()
-        try:
-            with torch.inference_mode():
-                if cache is None:
-                    logits = model.last_logits(tokens[:, max(0, length - block_size) : length])  # (B, V)
-                elif length <= block_size and cache.length == length - 1:
-                    with decode_threads(device):  # one position: matrix-vector products
-                        logits = cache.forward(tokens[:, cache.length : length])  # (B, V)
-                elif length <= block_size:
-                    logits = cache.forward(tokens[:, cache.length : length])  # (B, V): the prompt
-                else:
-                    # The window slid: every token sits at a new position, so its keys and
-                    # values are recomputed, through the cache's lean forward.
-                    cache.reset()
-                    logits = cache.forward(tokens[:, length - block_size : length])  # (B, V)
-                next_token = sample_next(logits, temperature, top_k, top_p, generator)  # (B, 1)
-                tokens[:, length : length + 1] = next_token
-        finally:
-            if was_training:
-                model.train()
+        # Inference mode only while computing, never across a yield: the caller's code between
+        # two tokens runs with its own autograd settings.
+        with torch.inference_mode():
+            if cache is None:
+                logits = _module_last_logits(model, tokens[:, max(0, length - block_size) : length])  # (B, V)
+            elif length <= block_size and cache.length == length - 1:
+                with decode_threads(device):  # one position: matrix-vector products
+                    logits = cache.forward(tokens[:, cache.length : length])  # (B, V)
+            elif length <= block_size:
+                logits = cache.forward(tokens[:, cache.length : length])  # (B, V): the prompt
+            else:
+                # The window slid: every token sits at a new position, so its keys and values
+                # are recomputed, through the cache's lean forward.
+                cache.reset()
+                logits = cache.forward(tokens[:, length - block_size : length])  # (B, V)
+            next_token = sample_next(logits, temperature, top_k, top_p, generator)  # (B, 1)
+            tokens[:, length : length + 1] = next_token
         length += 1
         yield next_token.clone()
 

@@ -248,3 +248,17 @@ def test_stream_does_not_leak_inference_mode_to_the_caller(model, config):
     finally:
         tokens.close()  # otherwise the leak outlives this test (pytest keeps the failing frame)
     assert not torch.is_inference_mode_enabled()
+
+
+def test_a_model_in_training_mode_samples_without_dropout(make_config):
+    # The cache's forward is evaluation-only and the cache-less path switches to eval: with
+    # dropout 0.5 in train mode, both must give what the model in eval mode gives.
+    torch.manual_seed(3)
+    model = GPT(make_config(dropout=0.5))
+    idx = prompt(model.config.vocab_size, 2, 3)
+    model.eval()
+    expected = lib_generate(model, idx, 12, generator=gen(9))
+    model.train()
+    assert torch.equal(lib_generate(model, idx, 12, generator=gen(9)), expected)
+    assert torch.equal(lib_generate(model, idx, 12, generator=gen(9), use_cache=False), expected)
+    assert model.training
