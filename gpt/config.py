@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
+from .checks import is_number, whole_in
+
 # Bounds the app can serve on a 2-core CPU as well as on a GPU. They are generous for a
 # teaching model (the lecture's largest is 6 layers x 384 wide, 10.8M parameters).
 MAX_N_LAYER = 24
@@ -17,15 +19,6 @@ MAX_N_EMBD = 1536
 MAX_BLOCK_SIZE = 2048
 MAX_VOCAB_SIZE = 65_536
 MAX_PARAMETERS = 200_000_000
-
-
-def _check_int(name: str, value, low: int, high: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"{name} must be a whole number, got {value!r}.")
-    if value < low:
-        raise ValueError(f"{name} must be at least {low}, got {value}.")
-    if value > high:
-        raise ValueError(f"{name} must be at most {high}, got {value}: choose a smaller {name}.")
 
 
 @dataclass(frozen=True)
@@ -40,17 +33,17 @@ class GPTConfig:
     dropout: float = 0.0  # probability of zeroing activations while training
 
     def __post_init__(self) -> None:
-        _check_int("vocab_size", self.vocab_size, 1, MAX_VOCAB_SIZE)
-        _check_int("block_size", self.block_size, 1, MAX_BLOCK_SIZE)
-        _check_int("n_layer", self.n_layer, 1, MAX_N_LAYER)
-        _check_int("n_head", self.n_head, 1, MAX_N_HEAD)
-        _check_int("n_embd", self.n_embd, 1, MAX_N_EMBD)
+        whole_in("vocab_size", self.vocab_size, 1, MAX_VOCAB_SIZE)
+        whole_in("block_size", self.block_size, 1, MAX_BLOCK_SIZE)
+        whole_in("n_layer", self.n_layer, 1, MAX_N_LAYER)
+        whole_in("n_head", self.n_head, 1, MAX_N_HEAD)
+        whole_in("n_embd", self.n_embd, 1, MAX_N_EMBD)
         if self.n_embd % self.n_head != 0:
             raise ValueError(
                 f"n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head}) so every head "
                 f"gets the same width: try n_embd={self.n_head * max(1, round(self.n_embd / self.n_head))}."
             )
-        if isinstance(self.dropout, bool) or not isinstance(self.dropout, (int, float)):
+        if not is_number(self.dropout):
             raise ValueError(f"dropout must be a number in [0, 1), got {self.dropout!r}.")
         if not (math.isfinite(self.dropout) and 0.0 <= self.dropout < 1.0):
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}.")

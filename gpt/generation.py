@@ -14,11 +14,12 @@ forward, gpt/kv_cache.py), asking only for the last position's logits.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from numbers import Integral
 
 import torch
 
+from .checks import whole_at_least
 from .kv_cache import KVCache, decode_threads
+from .modes import evaluation
 from .sampling import check_sampling, sample_next
 
 
@@ -33,8 +34,7 @@ def check_prompt(idx, vocab_size: int, max_new_tokens) -> None:
     if low < 0 or high >= vocab_size:
         bad = low if low < 0 else high
         raise ValueError(f"Token id {bad} is outside the vocabulary (0 to {vocab_size - 1}).")
-    if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, Integral) or max_new_tokens < 0:
-        raise ValueError(f"max_new_tokens must be a whole number >= 0, got {max_new_tokens!r}.")
+    whole_at_least("max_new_tokens", max_new_tokens, 0)
 
 
 def stream(
@@ -60,14 +60,8 @@ def stream(
 def _module_last_logits(model, window: torch.Tensor) -> torch.Tensor:
     """The model's own forward in eval mode (no dropout), leaving its train/eval mode as it was.
     The cache's forward needs no such switch: it is written for evaluation only."""
-    was_training = model.training
-    if was_training:
-        model.eval()
-    try:
+    with evaluation(model):
         return model.last_logits(window)
-    finally:
-        if was_training:
-            model.train()
 
 
 def _stream(model, idx, max_new_tokens, temperature, top_k, top_p, generator, use_cache):

@@ -9,24 +9,25 @@
 from __future__ import annotations
 
 import math
-from numbers import Integral, Real
 
 import torch
+
+from .checks import is_number, is_whole
 
 
 def check_sampling(temperature, top_k, top_p) -> None:
     """Raise ValueError, saying what to change, for settings that cannot be sampled with."""
-    if isinstance(temperature, bool) or not isinstance(temperature, Real):
+    if not is_number(temperature):
         raise ValueError(f"temperature must be a number, got {temperature!r}.")
     if not math.isfinite(temperature) or temperature < 0:
         raise ValueError(f"temperature must be a finite number >= 0 (0 means greedy), got {temperature}.")
     if top_k is not None:
-        if isinstance(top_k, bool) or not isinstance(top_k, Integral):
+        if not is_whole(top_k):
             raise ValueError(f"top_k must be a whole number or None, got {top_k!r}.")
         if top_k < 1:
             raise ValueError(f"top_k must be at least 1 (or None for no limit), got {top_k}.")
     if top_p is not None:
-        if isinstance(top_p, bool) or not isinstance(top_p, Real):
+        if not is_number(top_p):
             raise ValueError(f"top_p must be a number or None, got {top_p!r}.")
         if not (math.isfinite(top_p) and 0.0 < top_p <= 1.0):
             raise ValueError(f"top_p must be in (0, 1] (1 keeps every token), got {top_p}.")

@@ -16,30 +16,18 @@ import threading
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass
-from numbers import Integral, Real
 
 import torch
 
+from .checks import finite, whole_at_least
 from .data import get_batch
 from .device import resolve_device, resolve_precision
 from .mixed_precision import BF16MasterWeights
+from .modes import evaluation
 
 
 class TrainingDiverged(RuntimeError):
     """The loss stopped being a finite number; the model keeps its last finite weights."""
-
-
-def _positive_int(name, value, allow_zero=False):
-    low = 0 if allow_zero else 1
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < low:
-        raise ValueError(f"{name} must be a whole number >= {low}, got {value!r}.")
-
-
-def _number(name, value, allow_zero=False):
-    if isinstance(value, bool) or not isinstance(value, Real) or not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number, got {value!r}.")
-    if value < 0 or (value == 0 and not allow_zero):
-        raise ValueError(f"{name} must be {'>= 0' if allow_zero else '> 0'}, got {value}.")
 
 
 @dataclass(frozen=True)
@@ -59,24 +47,24 @@ class TrainConfig:
     time_budget_s: float | None = None  # stop after this much wall time, if set
 
     def __post_init__(self):
-        _positive_int("max_steps", self.max_steps)
-        _positive_int("batch_size", self.batch_size)
-        _number("learning_rate", self.learning_rate)
-        _positive_int("warmup_steps", self.warmup_steps, allow_zero=True)
-        _number("min_lr", self.min_lr, allow_zero=True)
+        whole_at_least("max_steps", self.max_steps, 1)
+        whole_at_least("batch_size", self.batch_size, 1)
+        finite("learning_rate", self.learning_rate)
+        whole_at_least("warmup_steps", self.warmup_steps, 0)
+        finite("min_lr", self.min_lr, allow_zero=True)
         if self.min_lr > self.learning_rate:
             raise ValueError(f"min_lr ({self.min_lr}) must not exceed learning_rate ({self.learning_rate}).")
-        _number("weight_decay", self.weight_decay, allow_zero=True)
-        _number("grad_clip", self.grad_clip)
-        _positive_int("eval_interval", self.eval_interval)
-        _positive_int("eval_iters", self.eval_iters)
-        _positive_int("seed", self.seed, allow_zero=True)
+        finite("weight_decay", self.weight_decay, allow_zero=True)
+        finite("grad_clip", self.grad_clip)
+        whole_at_least("eval_interval", self.eval_interval, 1)
+        whole_at_least("eval_iters", self.eval_iters, 1)
+        whole_at_least("seed", self.seed, 0)
         if not isinstance(self.device, str):
             raise ValueError(f"device must be a string such as 'auto' or 'cpu', got {self.device!r}.")
         if self.precision not in ("auto", "fp32", "bf16"):
             raise ValueError(f"precision must be 'auto', 'fp32' or 'bf16', got {self.precision!r}.")
         if self.time_budget_s is not None:
-            _number("time_budget_s", self.time_budget_s)
+            finite("time_budget_s", self.time_budget_s)
 
     def lr_at(self, step: int) -> float:
         """Learning rate for a 0-based step: linear warm-up, then cosine decay to min_lr."""
@@ -141,16 +129,14 @@ class Trainer:
     @torch.no_grad()
     def estimate_loss(self, data: torch.Tensor) -> float:
         """Mean loss over eval_iters batches drawn the same way every time."""
-        was_training = self.model.training
-        self.model.eval()
         generator = torch.Generator().manual_seed(self.config.seed + 1)
         total = 0.0
-        for _ in range(self.config.eval_iters):
-            x, y = get_batch(data, self.model.config.block_size, self.config.batch_size, generator)
-            with self._autocast():
-                _, loss = self.model(x, y)
-            total += loss.item()
-        self.model.train(was_training)
+        with evaluation(self.model):
+            for _ in range(self.config.eval_iters):
+                x, y = get_batch(data, self.model.config.block_size, self.config.batch_size, generator)
+                with self._autocast():
+                    _, loss = self.model(x, y)
+                total += loss.item()
         return total / self.config.eval_iters
 
     def run(self):

@@ -10,11 +10,12 @@ import html
 
 import torch
 
+from gpt.checks import parse_int, parse_text
+from gpt.modes import evaluation
 from viz import head_grid, layers_overview, single_head
 from viz.tokens import visible
 
 from . import limits, threads
-from .args import as_int, as_text
 from .sessions import ModelHandle
 
 
@@ -25,14 +26,9 @@ def token_pieces(tokenizer, ids: list[int]) -> list[str]:
 
 def attention_maps(model, ids: list[int]) -> torch.Tensor:
     """Attention weights of every layer and head for one sequence: (n_layer, n_head, T, T), float32 on the CPU."""
-    was_training = model.training
-    model.eval()
-    try:
-        with torch.inference_mode():
-            idx = torch.tensor([ids], dtype=torch.long, device=model.pos_emb.weight.device)
-            _, _, maps = model(idx, return_attention=True)  # (n_layer, 1, n_head, T, T)
-    finally:
-        model.train(was_training)
+    with evaluation(model), torch.inference_mode():
+        idx = torch.tensor([ids], dtype=torch.long, device=model.pos_emb.weight.device)
+        _, _, maps = model(idx, return_attention=True)  # (n_layer, 1, n_head, T, T)
     return maps[:, 0].float().cpu()
 
 
@@ -43,7 +39,7 @@ def view_limit(handle: ModelHandle) -> int:
 def encode(handle: ModelHandle, text) -> list[int]:
     """The text's token ids, cut to what the views show: the model's context (at most
     MAX_ATTENTION_TOKENS). A model never attends across more than its context anyway."""
-    text = as_text("text", text, 20_000, "type a sentence to look at")
+    text = parse_text("text", text, 20_000, "type a sentence to look at")
     ids = handle.tokenizer.encode(text)
     if not ids:
         raise ValueError("The text has no tokens: type a sentence to look at.")
@@ -52,12 +48,12 @@ def encode(handle: ModelHandle, text) -> list[int]:
 
 def check_layer(handle: ModelHandle, layer) -> int:
     n = handle.config.n_layer
-    return as_int("layer", layer, 0, n - 1, hint=f"This model has {n} layer(s), numbered 0 to {n - 1}.")
+    return parse_int("layer", layer, 0, n - 1, hint=f"This model has {n} layer(s), numbered 0 to {n - 1}.")
 
 
 def check_head(handle: ModelHandle, head) -> int:
     n = handle.config.n_head
-    return as_int("head", head, 0, n - 1, hint=f"This model has {n} head(s) per layer, numbered 0 to {n - 1}.")
+    return parse_int("head", head, 0, n - 1, hint=f"This model has {n} head(s) per layer, numbered 0 to {n - 1}.")
 
 
 def _maps(handle: ModelHandle, text) -> tuple[torch.Tensor, list[str]]:

@@ -10,12 +10,12 @@ from dataclasses import dataclass
 
 import torch
 
+from gpt.checks import parse_float, parse_int, parse_text
 from gpt.sample import StreamDecoder
 from gpt.sampling import filter_logits
 from viz import next_token_bars
 
 from . import limits, threads
-from .args import as_float, as_int, as_text
 from .sessions import ModelHandle
 
 MAX_SEED = 2**32 - 1
@@ -32,18 +32,18 @@ class SamplingSettings:
 
 
 def parse_sampling(prompt, max_new_tokens, temperature, top_k, top_p, seed) -> SamplingSettings:
-    prompt = as_text("prompt", prompt, limits.MAX_PROMPT_CHARS, "type a few characters for the model to continue")
-    max_new_tokens = as_int("max_new_tokens", max_new_tokens, 0, limits.MAX_NEW_TOKENS)
-    temperature = as_float(
+    prompt = parse_text("prompt", prompt, limits.MAX_PROMPT_CHARS, "type a few characters for the model to continue")
+    max_new_tokens = parse_int("max_new_tokens", max_new_tokens, 0, limits.MAX_NEW_TOKENS)
+    temperature = parse_float(
         "temperature",
         temperature,
         0.0,
         5.0,
         hint="Use 0 for greedy, about 0.8 for lively text, 1 for the model's own odds.",
     )
-    top_k = as_int("top_k", top_k, 0, 1_000_000, hint="Use 0 to turn top-k off.")
-    top_p = as_float("top_p", top_p, 0.0, 1.0, low_open=True, hint="Use 1.0 to turn top-p off.")
-    seed = as_int("seed", seed, 0, MAX_SEED)
+    top_k = parse_int("top_k", top_k, 0, 1_000_000, hint="Use 0 to turn top-k off.")
+    top_p = parse_float("top_p", top_p, 0.0, 1.0, low_open=True, hint="Use 1.0 to turn top-p off.")
+    seed = parse_int("seed", seed, 0, MAX_SEED)
     return SamplingSettings(prompt, max_new_tokens, temperature, top_k or None, None if top_p >= 1.0 else top_p, seed)
 
 

@@ -22,11 +22,11 @@ import torch
 
 from gpt import GPT, GPTConfig, TrainConfig, Trainer, TrainingDiverged, make_tokenizer, split_ids
 from gpt.checkpoint import save
+from gpt.checks import one_of, parse_float, parse_int, parse_text
 from gpt.sample import StreamDecoder
 from viz import loss_curve
 
 from . import limits, threads
-from .args import as_choice, as_float, as_int, as_text
 from .attention import attention_maps, probe_figure, token_pieces
 from .gpu import on_gpu
 from .plan import StepTimer
@@ -75,7 +75,7 @@ def parse_settings(
     watch_layer,
 ) -> TrainSettings:
     """Check raw values from the browser or an API client against the caps in limits."""
-    text = as_text(
+    text = parse_text(
         "training text",
         text,
         limits.MAX_TEXT_CHARS,
@@ -85,16 +85,16 @@ def parse_settings(
         raise ValueError("The training text is only whitespace: paste some text with words in it.")
     settings = TrainSettings(
         text=text,
-        tokenizer=as_choice("tokenizer", tokenizer, ("char", "bpe")),
-        n_layer=as_int("n_layer", n_layer, 1, 24),
-        n_head=as_int("n_head", n_head, 1, 32),
-        n_embd=as_int("n_embd", n_embd, 8, 1536),
-        block_size=as_int("block_size", block_size, 2, limits.MAX_BLOCK_SIZE),
-        max_steps=as_int(
+        tokenizer=one_of("tokenizer", tokenizer, ("char", "bpe")),
+        n_layer=parse_int("n_layer", n_layer, 1, 24),
+        n_head=parse_int("n_head", n_head, 1, 32),
+        n_embd=parse_int("n_embd", n_embd, 8, 1536),
+        block_size=parse_int("block_size", block_size, 2, limits.MAX_BLOCK_SIZE),
+        max_steps=parse_int(
             "max_steps", max_steps, 1, limits.MAX_STEPS, hint="That is the per-run limit: choose fewer steps."
         ),
-        batch_size=as_int("batch_size", batch_size, 1, limits.MAX_BATCH_SIZE),
-        learning_rate=as_float(
+        batch_size=parse_int("batch_size", batch_size, 1, limits.MAX_BATCH_SIZE),
+        learning_rate=parse_float(
             "learning_rate",
             learning_rate,
             0.0,
@@ -102,8 +102,8 @@ def parse_settings(
             low_open=True,
             hint="Typical values are 1e-4 to 3e-3; larger ones make the loss blow up.",
         ),
-        dropout=as_float("dropout", dropout, 0.0, 0.9),
-        time_budget_s=as_float(
+        dropout=parse_float("dropout", dropout, 0.0, 0.9),
+        time_budget_s=parse_float(
             "time_budget_s",
             time_budget_s,
             0.0,
@@ -111,7 +111,7 @@ def parse_settings(
             low_open=True,
             hint=f"Runs are limited to {limits.MAX_TRAIN_SECONDS:.0f} s: choose a shorter budget.",
         ),
-        watch_layer=as_int("watch_layer", watch_layer, 0, 23),
+        watch_layer=parse_int("watch_layer", watch_layer, 0, 23),
     )
     tokens = settings.batch_size * settings.block_size
     if tokens > limits.MAX_TOKENS_PER_STEP:
