@@ -21,26 +21,18 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script (python bench/<name>.py): import bench.* from the repo root
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import AppProcess, Section, client, shakespeare_text, standalone  # noqa: E402
+from bench.common import AppProcess, Section, client, shakespeare_text, standalone, train_args  # noqa: E402
 from bench.time_to_quality import TARGET_SECONDS, TARGET_VAL_LOSS  # noqa: E402
+from gpt.presets import preset  # noqa: E402
 
 STATUS = re.compile(r"Step ([\d,]+) / [\d,]+\*\* · loss [\d.]+ · val ([\d.]+) · .*?([\d.]+) s elapsed")
-
-
-def train_args(text: str) -> tuple:
-    from ui.plan import PRESETS
-
-    p = PRESETS["fast"]
-    # text, tokenizer, n_layer, n_head, n_embd, block_size, max_steps, batch_size, learning_rate,
-    # dropout, time_budget_s, watch_layer
-    return (text, "char", p.n_layer, p.n_head, p.n_embd, p.block_size, p.max_steps, p.batch_size, p.learning_rate, p.dropout, p.time_budget_s, 0)
 
 
 def measure(env: dict | None = None, timeout_s: float = 240.0) -> dict:
     text = shakespeare_text()
     with AppProcess(env=env, log_name="app-ttq") as app:
         c = client(app.url)
-        job = c.submit(*train_args(text), api_name="/train")
+        job = c.submit(*train_args(text, preset("fast")), api_name="/train")
         evals, seen, reached = [], 0, None
         deadline = time.perf_counter() + timeout_s
         while reached is None and time.perf_counter() < deadline and not job.done():
@@ -65,7 +57,6 @@ def measure(env: dict | None = None, timeout_s: float = 240.0) -> dict:
 
 def run(quick: bool = False) -> Section:
     from ui import threads
-    from ui.plan import PRESETS
 
     section = Section(f"Time to quality in the app: the fast preset through /train, val loss <= {TARGET_VAL_LOSS:.2f}")
     if quick:
@@ -79,7 +70,7 @@ def run(quick: bool = False) -> Section:
         f"seconds of training (the app's clock) to val <= {TARGET_VAL_LOSS:.2f}", None, seconds, None,
         f"<= {TARGET_SECONDS:.0f} s", seconds is not None and seconds <= TARGET_SECONDS, unit="s",
     )
-    p = PRESETS["fast"]
+    p = preset("fast")
     section.notes += [
         f"The app's fast preset: {p.n_layer}L/{p.n_head}H/{p.n_embd}, block {p.block_size}, batch {p.batch_size}, lr {p.learning_rate:g}, "
         f"{p.max_steps} steps; char tiny Shakespeare pasted as the text; thread policy: {threads.describe_policy()}.",

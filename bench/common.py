@@ -27,12 +27,10 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # `python bench/x.py` puts bench/ first on the path, not the repo
     sys.path.insert(0, str(ROOT))
 
-# Nothing leaves the machine: no analytics from gradio or gradio_client, no hub lookups.
-os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
-
 import torch  # noqa: E402
+
+import ui  # noqa: E402, F401  (switches analytics and hub lookups off, as in the app, before gradio_client is imported)
+from gpt.device import cpu_cores  # noqa: E402, F401  (re-exported for the benchmarks)
 
 # Benchmarks may read the standard text by path; it is never copied into the repository.
 SHAKESPEARE = Path(os.environ.get("MIRADOR_BENCH_TEXT", ROOT.parent / "shared" / "data" / "tinyshakespeare.txt"))
@@ -87,13 +85,6 @@ def cpu_model() -> str:
     except (OSError, subprocess.SubprocessError):
         pass
     return platform.processor() or "unknown"
-
-
-def cpu_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
 
 
 def load_average() -> str:
@@ -242,6 +233,13 @@ def client(url: str):
 def generate_call(c, prompt="ROMEO:\n", max_new_tokens=200, temperature=1.0, seed=1337) -> str:
     """/generate with top-k and top-p off (0 and 1.0); returns the prompt plus the continuation."""
     return c.predict(prompt, max_new_tokens, temperature, 0, 1.0, seed, api_name="/generate")
+
+
+def train_args(text: str, settings, watch_layer: int = 0) -> tuple:
+    """The positional arguments of /train for these TrainingSettings: the text, the form's fields, the layer to watch."""
+    from gpt.settings import FORM_FIELDS
+
+    return (text, *(getattr(settings, name) for name in FORM_FIELDS), watch_layer)
 
 
 class AppProcess:

@@ -153,9 +153,13 @@ def wait_sessions_freed(server: Server, timeout: float) -> float:
 # --- one user ----------------------------------------------------------------------------------
 
 
-def train_args(text: str, block_size: int, max_steps: int) -> tuple:
-    # text, tokenizer, n_layer, n_head, n_embd, block_size, max_steps, batch_size, learning_rate, dropout, time_budget_s, watch_layer
-    return (text, "char", 1, 1, 16, block_size, max_steps, 8, 1e-2, 0.0, 20, 0)
+def small_training(text: str, block_size: int, max_steps: int) -> tuple:
+    """/train's arguments for a session's small model (1 layer, 1 head, 16 wide)."""
+    settings = TrainingSettings(
+        n_layer=1, n_head=1, n_embd=16, block_size=block_size, max_steps=max_steps, batch_size=8,
+        learning_rate=1e-2, time_budget_s=20.0,
+    )
+    return train_args(text, settings)
 
 
 @dataclass
@@ -212,7 +216,7 @@ def user(i: int, url: str, start_at: float, train_at: float, deadline: float, tr
             if not trained and time.monotonic() >= train_at:
                 t = time.monotonic()
                 try:
-                    result = client.predict(*train_args(text, block, train_steps), api_name="/train")
+                    result = client.predict(*small_training(text, block, train_steps), api_name="/train")
                 except Exception as exc:
                     if QUEUE_FULL in str(exc):  # the designed back-pressure answer: try again later
                         with stats.lock:
@@ -280,7 +284,7 @@ def run(sessions: int, seconds: float, model: str | None, train_steps: int) -> d
         warm = Client(server.url, verbose=False)
         warm.predict("ROMEO:", 20, 0.8, 0, 1.0, 1, api_name="/generate")
         warm.predict("But soft", 0, api_name="/attention")
-        warm.predict(*train_args(alphabet(0) * 100, 8, train_steps), api_name="/train")
+        warm.predict(*small_training(alphabet(0) * 100, 8, train_steps), api_name="/train")
         warm.close()
         wait_sessions_freed(server, 30)
         idle = settle_rss(server)

@@ -4,7 +4,7 @@
 
 Starts `python app.py` (subprocess, free port), then with gradio_client:
 1. times /generate (200 new tokens, temperature 1, fixed seed) in one session, idle;
-2. starts a training through /train in another session (the FAST_PRESET shape and recipe
+2. starts a training through /train in another session (the fast preset's shape and recipe
    from bench/time_to_quality.py, on the bundled Shakespeare corpus, long enough to
    outlast the measurement) and follows its streamed status ("Step N / M ... E s elapsed");
 3. alternates windows with nothing else running (training alone) and windows during which
@@ -28,8 +28,8 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script (python bench/<name>.py): import bench.* from the repo root
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import ROOT, AppProcess, Section, client, cpu_cores, generate_call, median, standalone  # noqa: E402
-from bench.time_to_quality import FAST_PRESET  # noqa: E402
+from bench.common import ROOT, AppProcess, Section, client, cpu_cores, generate_call, median, standalone, train_args  # noqa: E402
+from gpt.presets import preset  # noqa: E402
 
 
 GEN_TOKENS = 200
@@ -95,11 +95,9 @@ class TrainingWatch:
         self._thread.join(timeout=5)
 
 
-def train_args(text: str) -> tuple:
-    m, t = FAST_PRESET["model"], FAST_PRESET["train"]
-    # text, tokenizer, n_layer, n_head, n_embd, block_size, max_steps, batch_size, learning_rate,
-    # dropout, time_budget_s, watch_layer
-    return (text, "char", m["n_layer"], m["n_head"], m["n_embd"], m["block_size"], 5000, t["batch_size"], t["learning_rate"], m["dropout"], 300, 0)
+def fast_training(text: str) -> tuple:
+    """/train's arguments: the fast preset, long enough to outlast the measurement (it is stopped after it)."""
+    return train_args(text, preset("fast", max_steps=5000, time_budget_s=300.0))
 
 
 def wait_until(predicate, timeout_s: float, what: str) -> None:
@@ -123,7 +121,7 @@ def measure(env: dict, pairs: int, window_s: float, label: str) -> dict:
 
         timed_generate()  # warm-up: the first call pays one-off costs
         idle = [timed_generate(), timed_generate()]
-        job = trainer_client.submit(*train_args(text), api_name="/train")
+        job = trainer_client.submit(*fast_training(text), api_name="/train")
         watch = TrainingWatch(job)
         try:
             wait_until(lambda: watch.step() >= 20, 120, "the training's first 20 steps")
@@ -195,11 +193,11 @@ def run(quick: bool = False) -> Section:
         "training slowdown while generating (alone / during)", ref and ref["train_slowdown"], ours["train_slowdown"],
         ref and ours["train_slowdown"] and ref["train_slowdown"] / ours["train_slowdown"], f"ours <= {TARGET_TRAIN_SLOWDOWN}x", slow_ok,
     )
-    m, t = FAST_PRESET["model"], FAST_PRESET["train"]
+    p = preset("fast")
     section.notes += [
         f"Ours = the app's thread policy (ui/threads.py): {policy}. "
         + (f"Reference = torch's default, {cores} threads for every job (MIRADOR_TRAIN_THREADS={cores} MIRADOR_INFER_THREADS={cores})." if ref else "--quick: the torch-default reference is skipped."),
-        f"Training: FAST_PRESET shape and recipe ({m['n_layer']}L/{m['n_head']}H/{m['n_embd']}, block {m['block_size']}, batch {t['batch_size']}, lr {t['learning_rate']:g}) "
+        f"Training: the fast preset ({p.n_layer}L/{p.n_head}H/{p.n_embd}, block {p.block_size}, batch {p.batch_size}, lr {p.learning_rate:g}) "
         "through /train on the bundled corpus, stopped with /stop_training after the measurement.",
         f"{pairs} pairs of windows: {window_s:.0f} s of training alone, then {window_s:.0f} s of /generate calls back to back; steps/s from the streamed status "
         "(step and the server's elapsed time, interpolated to the window's ends). "

@@ -3,7 +3,7 @@
     python bench/time_to_quality.py [--quick]
     python bench/time_to_quality.py --try n_embd=192 learning_rate=4e-3 ...   # one exploration run
 
-Ours: gpt.Trainer (precision "auto") with FAST_PRESET below, evaluating every
+Ours: gpt.Trainer (precision "auto") with the app's fast preset (FAST_RECIPE below), evaluating every
 eval_interval steps on a fixed set of validation batches; the clock counts training and
 evaluations. Reference (full run only): nanoGPT's CPU config for this text (4 layers,
 4 heads, 128 wide, block 64, batch 12, lr 1e-3, warm-up 100, cosine to 2000 steps, beta2
@@ -20,7 +20,11 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a script (python bench/<name>.py): import bench.* from the repo root
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gpt import TrainConfig, Trainer  # noqa: E402
+import torch  # noqa: E402
+
+from gpt import GPT, TrainConfig, Trainer  # noqa: E402
+from gpt.presets import preset  # noqa: E402
+from gpt.settings import TrainingSettings  # noqa: E402
 
 from bench.common import Section, char_data, standalone  # noqa: E402
 from bench.train_speed import PlainLoop, new_model  # noqa: E402
@@ -29,28 +33,16 @@ from bench.train_speed import PlainLoop, new_model  # noqa: E402
 TARGET_VAL_LOSS = 1.90
 TARGET_SECONDS = 30.0
 
-# The "fast" preset: model shape plus training recipe. Chosen by short exploration runs on the
-# 2-core EPYC (seed 1337, steps to val <= 1.90 with the cosine planned to max_steps):
+# The app's "fast" preset (gpt/presets.py, chosen there by these runs), measured every 50 steps
+# on 10 validation batches. Exploration on the 2-core EPYC (seed 1337, steps to val <= 1.90 with
+# the cosine planned to max_steps):
 #   4L/128 b32 lr 4e-3 cos 600: 1.896 at step 550 (but a 4-layer step costs ~1.8x a 2-layer one)
 #   4L/128 b16 lr 3e-3 cos 1200: 1.890 at step 1000
 #   3L/128 b32 lr 5e-3 cos 600: 1.884 at step 550
 #   2L/128 b32 lr 5e-3 cos 700: 1.910 at 500, 1.874 at step 550   <- chosen: cheapest step, margin
 #   2L/128 b32 lr 6e-3 cos 600: 1.899 at step 500; 2L lr 5e-3 cos 550: 1.893 at step 550
 # At ~23 ms per step (2 threads, bf16) that is ~13 s of steps plus ~1 s of evaluations.
-FAST_PRESET = {
-    "model": dict(n_layer=2, n_head=4, n_embd=128, block_size=64, dropout=0.0),
-    "train": dict(
-        batch_size=32,
-        learning_rate=5e-3,
-        warmup_steps=30,
-        min_lr=5e-4,
-        max_steps=700,  # the cosine decay is planned to end here; val <= 1.90 comes near step 550
-        weight_decay=0.1,
-        grad_clip=1.0,
-        eval_interval=50,
-        eval_iters=10,
-    ),
-}
+FAST_RECIPE = preset("fast", eval_interval=50, eval_iters=10, time_budget_s=None)
 
 # nanoGPT's config/train_shakespeare_char.py with its "on a CPU" overrides.
 REFERENCE = {
@@ -97,14 +89,14 @@ class Runner:
 
 
 class TrainerRunner(Runner):
-    """Ours: the library's Trainer with a preset; the first step includes its setup."""
+    """Ours: the library's Trainer with a preset's settings; the first step includes its setup."""
 
-    def __init__(self, preset: dict, cap_s: float, name: str = "ours"):
+    def __init__(self, settings: TrainingSettings, cap_s: float, name: str = "ours"):
         super().__init__(name, cap_s)
-        model_cfg, train_cfg = preset["model"], dict(preset["train"])
-        tokenizer, train_ids, val_ids = char_data(model_cfg["block_size"])
-        self.model = new_model(model_cfg, tokenizer.vocab_size, SEED)
-        self.config = TrainConfig(seed=SEED, precision=train_cfg.pop("precision", "auto"), **train_cfg)
+        tokenizer, train_ids, val_ids = char_data(settings.block_size)
+        torch.manual_seed(settings.seed)
+        self.model = GPT(settings.model_config(tokenizer.vocab_size))
+        self.config = settings.train_config()
         self.trainer = Trainer(self.model, train_ids, val_ids, self.config)
         self.events = self.trainer.run()
         self.done = False
@@ -164,12 +156,21 @@ def race(runners: list, slice_s: float = 1.0) -> None:
         r.close()
 
 
-def describe_preset(preset: dict) -> str:
+def describe_reference(preset: dict) -> str:
     m, t = preset["model"], preset["train"]
     return (
         f"{m['n_layer']}L/{m['n_head']}H/{m['n_embd']}, block {m['block_size']}, dropout {m['dropout']}; batch {t['batch_size']}, "
         f"lr {t['learning_rate']:g} (warm-up {t['warmup_steps']}, cosine to {t['min_lr']:g} at step {t['max_steps']}), "
         f"eval every {t['eval_interval']} steps x {t['eval_iters']} batches"
+    )
+
+
+def describe_settings(s: TrainingSettings) -> str:
+    t = s.train_config()
+    return (
+        f"{s.n_layer}L/{s.n_head}H/{s.n_embd}, block {s.block_size}, dropout {s.dropout}; batch {s.batch_size}, "
+        f"lr {s.learning_rate:g} (warm-up {t.warmup_steps}, cosine to {t.min_lr:g} at step {s.max_steps}), "
+        f"eval every {t.eval_interval} steps x {t.eval_iters} batches"
     )
 
 
@@ -185,10 +186,9 @@ def warm_process() -> float:
     return time.perf_counter() - start
 
 
-def run(quick: bool = False, preset: dict | None = None) -> Section:
-    preset = preset or FAST_PRESET
+def run(quick: bool = False, settings: TrainingSettings = FAST_RECIPE) -> Section:
     warm_s = warm_process()
-    ours = TrainerRunner(preset, cap_s=45.0 if quick else 90.0)
+    ours = TrainerRunner(settings, cap_s=45.0 if quick else 90.0)
     runners = [ours]
     reference = None
     if not quick:
@@ -206,14 +206,14 @@ def run(quick: bool = False, preset: dict | None = None) -> Section:
             ratio = reference.reached_s / ours.reached_s
     section.row("seconds of training (evaluations included) to val <= 1.90", ref_value, ours.reached_s, ratio, f"ours <= {TARGET_SECONDS:.0f} s", met, unit="s")
     section.row("steps to val <= 1.90", reference.reached_step if reference else None, ours.reached_step)
-    section.notes.append(f"Ours ({ours.trainer.precision}): {describe_preset(preset)}.")
+    section.notes.append(f"Ours ({ours.trainer.precision}): {describe_settings(settings)}.")
     section.notes.append(
         f"Each clock starts at the run's first step and counts its set-up (bf16 copies), steps and evaluations; the process's "
         f"one-off cost of torch's first optimizer (importing torch._dynamo, {warm_s:.1f} s here) was paid before, as the app pays it at start-up."
     )
     section.notes.append("Ours, val loss by step (seconds): " + ", ".join(f"{s}: {v:.3f} ({t:.1f} s)" for t, s, v in ours.evals))
     if reference is not None:
-        section.notes.append(f"Reference (fp32, plain loop): {describe_preset(REFERENCE)}; capped at {reference.cap_s:.0f} s of its own time.")
+        section.notes.append(f"Reference (fp32, plain loop): {describe_reference(REFERENCE)}; capped at {reference.cap_s:.0f} s of its own time.")
         section.notes.append("Reference, val loss by step (seconds): " + ", ".join(f"{s}: {v:.3f} ({t:.1f} s)" for t, s, v in reference.evals))
         if reference.reached_s is None:
             section.notes.append(f"The reference did not reach {TARGET_VAL_LOSS} within its cap (best {reference.best_val}); the ratio is left out.")
@@ -231,18 +231,19 @@ def run(quick: bool = False, preset: dict | None = None) -> Section:
 
 
 def _explore(overrides: list[str]) -> None:
-    """One run of a modified FAST_PRESET, printing its evaluations as they come."""
-    import copy
-
-    preset = copy.deepcopy(FAST_PRESET)
+    """One run of the fast recipe with some settings changed, printing its evaluations as they come."""
+    changes, cap_s = {}, 60.0
     for item in overrides:
         key, value = item.split("=", 1)
         value = float(value) if any(c in value for c in ".e") else int(value)
-        (preset["model"] if key in preset["model"] else preset["train"])[key] = value
-    cap_s = float(preset["train"].pop("cap_s", 60.0))
+        if key == "cap_s":
+            cap_s = float(value)
+        else:
+            changes[key] = value
+    settings = FAST_RECIPE.with_values(**changes)
     warm_process()
-    print(describe_preset(preset), flush=True)
-    runner = TrainerRunner(preset, cap_s=cap_s)
+    print(describe_settings(settings), flush=True)
+    runner = TrainerRunner(settings, cap_s=cap_s)
     while not runner.finished:
         n = len(runner.evals)
         runner.advance(0.5)

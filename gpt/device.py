@@ -10,6 +10,8 @@ fixed per-op costs dominate, and CPUs without native bf16 train in float32.
 
 from __future__ import annotations
 
+import os
+
 import torch
 
 PRECISIONS = ("auto", "fp32", "bf16")
@@ -55,6 +57,15 @@ def resolve_precision(precision: str, device: torch.device, n_embd: int) -> str:
     if device.type == "cpu" and cpu_has_native_bf16() and n_embd >= CPU_BF16_MIN_WIDTH:
         return "bf16"
     return "fp32"
+
+
+def cpu_cores() -> int:
+    """The CPU cores this process may run on (its affinity: a container or taskset may allow
+    fewer than the machine has)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def describe(device: torch.device) -> str:

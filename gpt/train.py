@@ -7,19 +7,19 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
+from dataclasses import fields
 from pathlib import Path
 
 import torch
 
 from .checkpoint import save
-from .config import GPTConfig
 from .data import split_ids
+from .device import PRECISIONS
 from .model import GPT
+from .presets import PRESETS, preset
+from .settings import TrainingSettings
 from .tokenizer import make_tokenizer
-from .trainer import TrainConfig, Trainer, TrainingDiverged
-
-DEFAULTS = TrainConfig()
+from .trainer import Trainer, TrainingDiverged
 
 
 def positive_int(value: str) -> int:
@@ -29,32 +29,45 @@ def positive_int(value: str) -> int:
     return number
 
 
+SECTIONS = {"n_layer": "model", "max_steps": "training"}  # the field each part of --help starts at
+
+
+def add_settings_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per field of TrainingSettings, with its help; the defaults are the fields' own,
+    or the preset's when --preset is given (so a flag left out is None here)."""
+    group = parser
+    for f in fields(TrainingSettings):
+        spec = f.metadata["setting"]
+        if f.name in SECTIONS:
+            group = parser.add_argument_group(SECTIONS[f.name])
+        default = "decided at the start" if f.default is None else f.default
+        group.add_argument(
+            TrainingSettings.flag(f.name),
+            *spec.aliases,
+            dest=f.name,
+            type=spec.kind,
+            choices=spec.choices or None,
+            metavar=None if spec.choices else {int: "N", float: "X"}[spec.kind],
+            default=None,
+            help=f"{spec.help} (default: {default})",
+        )
+
+
+def settings_from_args(args: argparse.Namespace) -> TrainingSettings:
+    given = {f.name: getattr(args, f.name) for f in fields(TrainingSettings) if getattr(args, f.name) is not None}
+    return preset(args.preset, **given) if args.preset else TrainingSettings(**given)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m gpt.train", description=__doc__.splitlines()[0])
     p.add_argument("--text", required=True, type=Path, help="UTF-8 text file to learn from")
-    p.add_argument("--tokenizer", choices=("char", "bpe"), default="char")
     p.add_argument("--out", required=True, type=Path, help="checkpoint to write (.safetensors)")
-    model = p.add_argument_group("model")
-    model.add_argument("--n-layer", type=int, default=4)
-    model.add_argument("--n-head", type=int, default=4)
-    model.add_argument("--n-embd", type=int, default=128)
-    model.add_argument("--block-size", type=int, default=64)
-    model.add_argument("--dropout", type=float, default=0.0)
-    train = p.add_argument_group("training")
-    train.add_argument("--max-steps", type=int, default=DEFAULTS.max_steps)
-    train.add_argument("--batch-size", type=int, default=DEFAULTS.batch_size)
-    train.add_argument("--learning-rate", "--lr", type=float, default=DEFAULTS.learning_rate)
-    train.add_argument("--warmup-steps", type=int, default=DEFAULTS.warmup_steps)
-    train.add_argument("--min-lr", type=float, default=DEFAULTS.min_lr)
-    train.add_argument("--weight-decay", type=float, default=DEFAULTS.weight_decay)
-    train.add_argument("--grad-clip", type=float, default=DEFAULTS.grad_clip)
-    train.add_argument("--eval-interval", type=int, default=DEFAULTS.eval_interval)
-    train.add_argument("--eval-iters", type=int, default=DEFAULTS.eval_iters)
-    train.add_argument("--seed", type=int, default=DEFAULTS.seed)
-    train.add_argument("--device", default="auto")
-    train.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto")
-    train.add_argument("--time-budget", type=float, default=None, help="stop after this many seconds")
-    train.add_argument("--threads", type=positive_int, default=None, help="CPU threads (default: torch's choice)")
+    p.add_argument("--preset", choices=tuple(PRESETS), help="start from one of the app's presets (gpt/presets.py); other flags change it")
+    add_settings_flags(p)
+    run = p.add_argument_group("where it runs")
+    run.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")
+    run.add_argument("--precision", choices=PRECISIONS, default="auto", help="number format (default: auto)")
+    run.add_argument("--threads", type=positive_int, default=None, help="CPU threads (default: torch's choice)")
     return p
 
 
@@ -82,31 +95,11 @@ def main(argv=None) -> int:
     try:
         if args.threads:
             torch.set_num_threads(args.threads)
-        torch.manual_seed(args.seed)
-        tokenizer = make_tokenizer(args.tokenizer, text)
-        config = GPTConfig(
-            vocab_size=tokenizer.vocab_size,
-            block_size=args.block_size,
-            n_layer=args.n_layer,
-            n_head=args.n_head,
-            n_embd=args.n_embd,
-            dropout=args.dropout,
-        )
-        train_config = TrainConfig(
-            max_steps=args.max_steps,
-            batch_size=args.batch_size,
-            learning_rate=args.learning_rate,
-            warmup_steps=args.warmup_steps,
-            min_lr=args.min_lr,
-            weight_decay=args.weight_decay,
-            grad_clip=args.grad_clip,
-            eval_interval=args.eval_interval,
-            eval_iters=args.eval_iters,
-            seed=args.seed,
-            device=args.device,
-            precision=args.precision,
-            time_budget_s=args.time_budget,
-        )
+        settings = settings_from_args(args)
+        torch.manual_seed(settings.seed)
+        tokenizer = make_tokenizer(settings.tokenizer, text)
+        config = settings.model_config(tokenizer.vocab_size)
+        train_config = settings.train_config(device=args.device, precision=args.precision)
         train_ids, val_ids = split_ids(tokenizer.encode(text), config.block_size)
         model = GPT(config)
         trainer = Trainer(model, train_ids, val_ids, train_config)
@@ -114,13 +107,12 @@ def main(argv=None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(
-        f"{config.num_parameters:,} parameters, {args.tokenizer} tokenizer ({tokenizer.vocab_size} tokens), "
+        f"{config.num_parameters:,} parameters, {settings.tokenizer} tokenizer ({tokenizer.vocab_size} tokens), "
         f"{train_ids.numel():,} train / {val_ids.numel():,} val tokens, "
         f"{trainer.device.type} {trainer.precision}",
         file=sys.stderr,
     )
     last = None
-    started = time.perf_counter()
     try:
         for event in trainer.run():
             last = event
@@ -133,17 +125,7 @@ def main(argv=None) -> int:
     except TrainingDiverged as exc:
         print(f"\nerror: {exc}", file=sys.stderr)
         return 1
-    meta = {
-        "steps": last.step if last else 0,
-        "val_loss": last.val_loss if last else None,
-        "train_loss": last.eval_train_loss if last else None,
-        "tokens_per_s": last.tokens_per_s if last else None,
-        "device": trainer.device.type,
-        "precision": trainer.precision,
-        "train_seconds": round(time.perf_counter() - started, 1),
-        "text": args.text.name,
-        "train_config": {k: v for k, v in vars(train_config).items()},
-    }
+    meta = {**trainer.summary(last), "text": args.text.name}
     save(args.out, model, tokenizer, meta)
     print(f"\nwrote {args.out}", file=sys.stderr)
     return 0

@@ -15,7 +15,7 @@ import math
 import threading
 import time
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import torch
 
@@ -230,6 +230,21 @@ class Trainer:
             done=True,
             stopped=stopped,
         )
+
+    def summary(self, last: TrainEvent | None) -> dict:
+        """What a checkpoint records about this run, ready for JSON; last is its final event
+        (None when it ended before the first step)."""
+        return {
+            "steps": last.step if last else 0,
+            "train_loss": last.eval_train_loss if last else None,
+            "val_loss": last.val_loss if last else None,
+            "tokens_per_s": round(last.tokens_per_s) if last else None,
+            "train_seconds": round(last.elapsed_s, 1) if last else 0.0,
+            "device": self.device.type,
+            "precision": self.precision,
+            "stopped_early": last.stopped if last else False,
+            "train_config": asdict(self.config),
+        }
 
     @staticmethod
     @torch.no_grad()

@@ -141,3 +141,22 @@ def test_second_training_from_a_session_is_refused_and_stop_keeps_a_model(server
     assert "Stopped at step" in final[0]
     assert generate(carol, prompt="ab", max_new_tokens=4).startswith("ab")
     assert registry.job(carol.session_hash) is None
+
+
+def test_the_train_api_takes_the_text_then_the_forms_fields_then_the_layer_to_watch(server):
+    """/train's signature is written out for API users; it must stay in step with the training form
+    (gpt/settings.py), with the default preset's values as its defaults."""
+    import inspect
+
+    from gpt.presets import DEFAULT_PRESET, preset
+    from gpt.settings import FORM_FIELDS
+
+    demo, _ = server
+    (train,) = [f.fn for f in demo.fns.values() if f.api_name == "train"]
+    parameters = inspect.signature(train).parameters
+    assert list(parameters) == ["text", *FORM_FIELDS, "watch_layer", "request"]
+    defaults = preset(DEFAULT_PRESET)
+    assert {n: parameters[n].default for n in FORM_FIELDS} == {n: getattr(defaults, n) for n in FORM_FIELDS}
+    info = json.loads(json.dumps(demo.get_api_info()))
+    (endpoint,) = [e for name, e in info["named_endpoints"].items() if name == "/train"]
+    assert [p["parameter_name"] for p in endpoint["parameters"]] == ["text", *FORM_FIELDS, "watch_layer"]

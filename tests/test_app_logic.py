@@ -13,7 +13,10 @@ import torch
 
 import gpt
 from gpt import GPT, GPTConfig, make_tokenizer
-from ui import attention, checkpoints, generation, limits, plan, threads, training
+from gpt.presets import PRESETS
+from gpt.presets import preset as preset_settings
+from gpt.settings import FORM_FIELDS, TrainingSettings
+from ui import attention, checkpoints, generation, limits, plan, threads, train_form, training, training_queue
 from ui.errors import user_errors
 from ui.sessions import ModelHandle, SessionRegistry, session_id
 
@@ -47,7 +50,7 @@ def timer() -> plan.StepTimer:
     return plan.StepTimer("cpu")
 
 
-def settings(text=ABAB, **overrides) -> training.TrainSettings:
+def settings(text=ABAB, **overrides) -> train_form.TrainRequest:
     values = dict(
         text=text,
         tokenizer="char",
@@ -63,7 +66,7 @@ def settings(text=ABAB, **overrides) -> training.TrainSettings:
         watch_layer=0,
     )
     values.update(overrides)
-    return training.parse_settings(**values)
+    return train_form.parse_request(**values)
 
 
 def sampling(prompt="ROMEO:", **overrides) -> generation.SamplingSettings:
@@ -238,16 +241,20 @@ def test_shape_errors_from_the_library_pass_through(timer):
 
 def test_plan_summary_shows_parameters_and_time(timer):
     info = plan.text_info(TEXT)
-    summary = plan.plan_summary(timer, info, "char", 2, 2, 64, 32, 16, 300, 30)
+    shape = dict(n_layer=2, n_head=2, n_embd=64, block_size=32, batch_size=16, max_steps=300, time_budget_s=30.0)
+    summary = plan.plan_summary(timer, info, TrainingSettings(tokenizer="char", **shape))
     assert "parameters" in summary and "per step" in summary
-    over = plan.plan_summary(timer, plan.TextInfo(10**6, 80, 12_000), "bpe", 6, 6, 384, 256, 32, 5000, 300)
+    big = dict(n_layer=6, n_head=6, n_embd=384, block_size=256, batch_size=32, max_steps=5000, time_budget_s=300.0)
+    over = plan.plan_summary(timer, plan.TextInfo(10**6, 80, 12_000), TrainingSettings(tokenizer="bpe", **big))
     assert "over the" in over and "char tokenizer" in over
-    assert "divisible" in plan.plan_summary(timer, info, "char", 2, 3, 64, 32, 16, 300, 30)
+    form = {**{n: getattr(train_form.DEFAULTS, n) for n in FORM_FIELDS}, **shape, "n_head": 3}
+    assert "divisible" in plan.form_summary(timer, info, form)
 
 
 def test_presets_fit_the_caps_with_the_char_tokenizer(timer):
     info = plan.text_info(TEXT)
-    for name, preset in plan.PRESETS.items():
+    for name in PRESETS:
+        preset = preset_settings(name)
         config = GPTConfig(
             vocab_size=info.char_vocab,
             block_size=preset.block_size,
@@ -304,7 +311,7 @@ def test_session_id_is_safe_for_paths():
 
 
 def test_training_hands_the_model_to_that_session_only(registry, timer, handle):
-    updates = list(training.train(registry, training.TrainingQueue(), timer, "a", settings()))
+    updates = list(training.train(registry, training_queue.TrainingQueue(), timer, "a", settings()))
     final = updates[-1]
     assert final.finished and final.handle is registry.model("a")
     assert "Done at step 20" in final.status
@@ -316,7 +323,7 @@ def test_training_hands_the_model_to_that_session_only(registry, timer, handle):
 
 
 def test_second_training_from_the_same_session_is_refused(registry, timer):
-    queue = training.TrainingQueue()
+    queue = training_queue.TrainingQueue()
     first = training.train(registry, queue, timer, "a", settings(max_steps=200))
     next(first)  # registered and running
     with pytest.raises(ValueError, match="already have a training"):
@@ -326,7 +333,7 @@ def test_second_training_from_the_same_session_is_refused(registry, timer):
 
 
 def test_others_wait_their_turn_and_can_leave_the_queue(registry, timer):
-    queue = training.TrainingQueue()
+    queue = training_queue.TrainingQueue()
     running = training.train(registry, queue, timer, "a", settings(max_steps=200))
     next(running)
     waiting = training.train(registry, queue, timer, "b", settings())
@@ -339,7 +346,7 @@ def test_others_wait_their_turn_and_can_leave_the_queue(registry, timer):
 
 
 def test_stop_keeps_a_usable_model(registry, timer):
-    queue = training.TrainingQueue()
+    queue = training_queue.TrainingQueue()
     run = training.train(registry, queue, timer, "a", settings(max_steps=5000, time_budget_s=60))
     next(run), next(run)  # "training…", then at least one step
     assert "Stopping" in training.stop_training(registry, queue, "a")
@@ -350,16 +357,16 @@ def test_stop_keeps_a_usable_model(registry, timer):
 
 
 def test_queue_refuses_when_full():
-    queue = training.TrainingQueue(max_waiting=1)
-    queue.join(training.TrainingJob("a"))
-    queue.join(training.TrainingJob("b"))
+    queue = training_queue.TrainingQueue(max_waiting=1)
+    queue.join(training_queue.TrainingJob("a"))
+    queue.join(training_queue.TrainingJob("b"))
     with pytest.raises(ValueError, match="already waiting"):
-        queue.join(training.TrainingJob("c"))
+        queue.join(training_queue.TrainingJob("c"))
 
 
 def test_a_stale_holder_loses_its_place():
-    queue = training.TrainingQueue(stale_after_s=0.0)
-    holder, waiter = training.TrainingJob("a"), training.TrainingJob("b")
+    queue = training_queue.TrainingQueue(stale_after_s=0.0)
+    holder, waiter = training_queue.TrainingJob("a"), training_queue.TrainingJob("b")
     queue.join(holder), queue.join(waiter)
     holder.last_beat -= 1
     assert list(queue.wait_turn(waiter)) == []  # its turn at once

@@ -20,7 +20,7 @@ import gpt
 from gpt import GPT, GPTConfig, TrainConfig, Trainer, TrainingDiverged, make_tokenizer
 from gpt.generation import check_prompt
 from gpt.sampling import check_sampling, sample_next
-from ui import attention, checkpoints, generation, limits, plan, training
+from ui import attention, checkpoints, generation, limits, plan, train_form, training, training_queue
 from ui.sessions import ModelHandle
 
 TEXT = "ROMEO:\nBut soft, what light through yonder window breaks?\n" * 8
@@ -116,12 +116,12 @@ CATALOGUE = [
     ("a head that does not exist", lambda h, t, tm: attention.head_figure(h, "But", 0, 2), ValueError, "head must be between 0 and 1, got 2. This model has 2 head(s) per layer"),
     ("a negative head", lambda h, t, tm: attention.head_figure(h, "But", 0, -1), ValueError, "head must be between 0 and 1, got -1"),
     ("empty attention text", lambda h, t, tm: attention.overview_figure(h, ""), ValueError, "The text is empty: type a sentence to look at"),
-    ("training text of one character", lambda h, t, tm: training.prepare(training.parse_settings(**train_args(text="a")), tm), ValueError, "at least block_size + 1 = 9 tokens"),
-    ("training text shorter than a block", lambda h, t, tm: training.prepare(training.parse_settings(**train_args(text="abcdefgh")), tm), ValueError, "Give more text or choose a smaller block_size"),
-    ("training text over the cap", lambda h, t, tm: training.parse_settings(**train_args(text="a" * (limits.MAX_TEXT_CHARS + 1))), ValueError, "the limit is 5,000,000"),
-    ("a model over the parameter cap", lambda h, t, tm: training.prepare(training.parse_settings(**train_args(n_layer=12, n_head=12, n_embd=768)), tm), ValueError, "the limit is 12,000,000. Lower n_layer or n_embd"),
-    ("tokens per step over the cap", lambda h, t, tm: training.parse_settings(**train_args(batch_size=128, block_size=256)), ValueError, "Lower batch_size or block_size"),
-    ("learning rate above the cap", lambda h, t, tm: training.parse_settings(**train_args(learning_rate=0.05)), ValueError, "Typical values are 1e-4 to 3e-3; larger ones make the loss blow up"),
+    ("training text of one character", lambda h, t, tm: training.prepare(train_form.parse_request(**train_args(text="a")), tm), ValueError, "at least block_size + 1 = 9 tokens"),
+    ("training text shorter than a block", lambda h, t, tm: training.prepare(train_form.parse_request(**train_args(text="abcdefgh")), tm), ValueError, "Give more text or choose a smaller block_size"),
+    ("training text over the cap", lambda h, t, tm: train_form.parse_request(**train_args(text="a" * (limits.MAX_TEXT_CHARS + 1))), ValueError, "the limit is 5,000,000"),
+    ("a model over the parameter cap", lambda h, t, tm: training.prepare(train_form.parse_request(**train_args(n_layer=12, n_head=12, n_embd=768)), tm), ValueError, "the limit is 12,000,000. Lower n_layer or n_embd"),
+    ("tokens per step over the cap", lambda h, t, tm: train_form.parse_request(**train_args(batch_size=128, block_size=256)), ValueError, "Lower batch_size or block_size"),
+    ("learning rate above the cap", lambda h, t, tm: train_form.parse_request(**train_args(learning_rate=0.05)), ValueError, "Typical values are 1e-4 to 3e-3; larger ones make the loss blow up"),
     ("learning rate 0 in the library", lambda h, t, tm: TrainConfig(learning_rate=0), ValueError, "learning_rate must be > 0"),
     ("learning rate NaN in the library", lambda h, t, tm: TrainConfig(learning_rate=float("nan")), ValueError, "learning_rate must be a finite number"),
     ("min_lr above the peak", lambda h, t, tm: TrainConfig(learning_rate=1e-3, min_lr=1e-2), ValueError, "must not exceed learning_rate"),
@@ -192,10 +192,10 @@ def test_a_learning_rate_that_would_blow_the_loss_up_is_refused_and_the_cap_is_s
     text = (Path(__file__).resolve().parent.parent / "assets" / "shakespeare.txt").read_text(encoding="utf-8")[:20_000]
     shape = dict(text=text, n_layer=2, n_head=4, n_embd=128, block_size=32, max_steps=20, batch_size=8, time_budget_s=60)
     with pytest.raises(ValueError) as info:
-        training.parse_settings(**train_args(learning_rate=1.0, **shape))
+        train_form.parse_request(**train_args(learning_rate=1.0, **shape))
     assert f"learning_rate must be in (0, {limits.MAX_LEARNING_RATE:g}]" in str(info.value) and "blow up" in str(info.value)
-    prepared = training.prepare(training.parse_settings(**train_args(learning_rate=limits.MAX_LEARNING_RATE, **shape)), timer)
-    updates = list(training.run_on_device(training.TrainingJob("x"), prepared))
+    prepared = training.prepare(train_form.parse_request(**train_args(learning_rate=limits.MAX_LEARNING_RATE, **shape)), timer)
+    updates = list(training.run_on_device(training_queue.TrainingJob("x"), prepared))
     final = updates[-1].event
     start = math.log(prepared.config.vocab_size)  # the loss of an untrained model
     assert final.eval_train_loss < start, f"at the cap the loss went from about {start:.2f} to {final.eval_train_loss:.2f}"
@@ -204,7 +204,7 @@ def test_a_learning_rate_that_would_blow_the_loss_up_is_refused_and_the_cap_is_s
 def test_text_around_one_block_either_trains_or_says_why(timer):
     """Lengths around block_size + 1, where the train/validation split could leave too few tokens."""
     for n in range(7, 14):
-        settings_ = training.parse_settings(**train_args(text=("abc" * 10)[:n], max_steps=2))
+        settings_ = train_form.parse_request(**train_args(text=("abc" * 10)[:n], max_steps=2))
         try:
             prepared = training.prepare(settings_, timer)
             Trainer(GPT(prepared.config), prepared.train_ids, prepared.val_ids, prepared.train_config)
@@ -240,7 +240,7 @@ def test_sampling_settings_accept_or_explain_anything(prompt, max_new_tokens, te
 @given(values=st.fixed_dictionaries({k: ANY for k in ("tokenizer", "n_layer", "n_head", "n_embd", "block_size", "max_steps", "batch_size", "learning_rate", "dropout", "time_budget_s", "watch_layer")}))
 def test_training_settings_accept_or_explain_anything(values):
     try:
-        s = training.parse_settings(text="ab" * 50, **values)
+        s = train_form.parse_request(text="ab" * 50, **values).settings
     except ValueError as exc:
         assert str(exc).strip()
         return
@@ -261,7 +261,7 @@ def test_attention_accepts_or_explains_any_text_and_indices(handle, text, layer,
 @given(text=st.text(min_size=0, max_size=40), block_size=st.integers(2, 24))
 def test_any_short_text_trains_or_says_why(timer, text, block_size):
     try:
-        settings_ = training.parse_settings(**train_args(text=text, block_size=block_size, max_steps=1))
+        settings_ = train_form.parse_request(**train_args(text=text, block_size=block_size, max_steps=1))
         prepared = training.prepare(settings_, timer)
         Trainer(GPT(prepared.config), prepared.train_ids, prepared.val_ids, prepared.train_config)
     except ValueError as exc:

@@ -8,7 +8,8 @@ Settings a maintainer tunes: limits (caps) and threads (CPU thread policy).
 import os
 
 # Nothing may leave the machine: Gradio reads this when it is imported, so it is set here,
-# before any module of this package imports gradio.
+# before any module of this package imports gradio. The benchmarks and tests that drive the app
+# with gradio_client import this package first for the same reason.
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -10,7 +10,7 @@ from pathlib import Path
 from . import attention, checkpoints
 from .plan import StepTimer, TextInfo, text_info
 from .sessions import SessionRegistry
-from .training import TrainingQueue
+from .training_queue import TrainingQueue
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL = ROOT / "assets" / "shakespeare-char.safetensors"

@@ -10,8 +10,11 @@ from __future__ import annotations
 # model (6 layers x 384 wide, 10.8M): 48 MB of float32 weights per session that holds one.
 MAX_PARAMETERS = 12_000_000
 MAX_BLOCK_SIZE = 256  # context length a learner can train; attention views stay readable
+MIN_BLOCK_SIZE = 2  # a context of one token is a bigram table: nothing for attention to show
+MIN_N_EMBD = 8  # narrower streams cannot hold even a character vocabulary's distinctions
 MAX_BATCH_SIZE = 128
 MAX_TOKENS_PER_STEP = 16_384  # batch_size * block_size: bounds activation memory per step
+MAX_DROPOUT = 0.9  # beyond this almost nothing reaches the next layer while training
 
 # One training run.
 MAX_STEPS = 5_000
@@ -32,6 +35,23 @@ MAX_ATTENTION_TOKENS = 256  # tokens shown in the attention views (also capped b
 # Sessions.
 SESSION_TTL_S = 3_600.0  # a session unseen this long loses its own model (unload frees it sooner)
 MAX_SESSION_MODELS = 32  # sessions holding their own model; the least recently used is freed first
+
+
+# The training form's fields that the app narrows, as (low, high); None keeps the library's
+# bound (gpt/settings.py). With the hint that a refusal adds.
+FORM_CAPS = {
+    "n_embd": (MIN_N_EMBD, None),
+    "block_size": (MIN_BLOCK_SIZE, MAX_BLOCK_SIZE),
+    "batch_size": (None, MAX_BATCH_SIZE),
+    "max_steps": (None, MAX_STEPS),
+    "learning_rate": (None, MAX_LEARNING_RATE),
+    "dropout": (None, MAX_DROPOUT),
+    "time_budget_s": (None, MAX_TRAIN_SECONDS),
+}
+CAP_HINTS = {
+    "max_steps": "That is the per-run limit: choose fewer steps.",
+    "time_budget_s": f"Runs are limited to {MAX_TRAIN_SECONDS:.0f} s: choose a shorter budget.",
+}
 
 
 def mb(n_bytes: int) -> str:

@@ -1,4 +1,4 @@
-"""Before training: presets, the text's vocabulary, parameter count and a time estimate.
+"""Before training: what the presets are for, the text's vocabulary, parameter count and a time estimate.
 
 The estimate is a FLOP model calibrated once per process: a few training steps of a small
 reference model are timed on this device (a fraction of a second), giving the rate at
@@ -11,77 +11,17 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import torch
 
 from gpt import GPT, GPTConfig, TrainConfig, Trainer, make_tokenizer
 from gpt.device import describe, resolve_device
+from gpt.settings import TrainingSettings
 
 from . import limits, threads
+from .train_form import settings_from_form
 
-
-@dataclass(frozen=True)
-class Preset:
-    n_layer: int
-    n_head: int
-    n_embd: int
-    block_size: int
-    batch_size: int
-    learning_rate: float
-    max_steps: int
-    time_budget_s: float
-    dropout: float = 0.0
-
-
-# Tuned on the 2-core CPU: "fast" is bench/time_to_quality.py's FAST_PRESET, which reached val
-# loss 1.88 on char tiny Shakespeare in 25.7 s there; through the app (samples, probes and
-# figures at every evaluation) bench/app_time_to_quality.py measures it as a user sees it.
-# "medium" is the lecture's model, meant for a GPU.
-PRESETS = {
-    "fast": Preset(
-        n_layer=2,
-        n_head=4,
-        n_embd=128,
-        block_size=64,
-        batch_size=32,
-        learning_rate=5e-3,
-        max_steps=700,
-        time_budget_s=60,
-    ),
-    "tiny": Preset(
-        n_layer=2,
-        n_head=2,
-        n_embd=64,
-        block_size=32,
-        batch_size=16,
-        learning_rate=3e-3,
-        max_steps=500,
-        time_budget_s=30,
-    ),
-    "small": Preset(
-        n_layer=4,
-        n_head=4,
-        n_embd=128,
-        block_size=128,
-        batch_size=32,
-        learning_rate=1e-3,
-        max_steps=1000,
-        time_budget_s=300,
-    ),
-    "medium": Preset(
-        n_layer=6,
-        n_head=6,
-        n_embd=384,
-        block_size=256,
-        batch_size=32,
-        learning_rate=3e-4,
-        max_steps=5000,
-        time_budget_s=300,
-        dropout=0.2,
-    ),
-}
-DEFAULT_PRESET = "fast"
 PRESET_NOTES = {
     "fast": "tuned for speed: words within a minute (val loss ~1.9 on Shakespeare)",
     "tiny": "the smallest: the loss falls within seconds",
@@ -197,26 +137,11 @@ def _fmt_seconds(s: float) -> str:
     return f"{s / 60:.1f} min"
 
 
-def plan_summary(
-    timer: StepTimer,
-    info: TextInfo | None,
-    tokenizer: str,
-    n_layer,
-    n_head,
-    n_embd,
-    block_size,
-    batch_size,
-    max_steps,
-    time_budget_s,
-) -> str:
+def plan_summary(timer: StepTimer, info: TextInfo | None, settings: TrainingSettings) -> str:
     """Markdown: parameter count, time per step and for the run, or what to change."""
+    tokenizer = settings.tokenizer
     vocab = info.vocab(tokenizer) if info else (65 if tokenizer == "char" else 12_000)
-    try:
-        config = GPTConfig(
-            vocab_size=vocab, block_size=int(block_size), n_layer=int(n_layer), n_head=int(n_head), n_embd=int(n_embd)
-        )
-    except (ValueError, TypeError) as exc:
-        return f"⚠ {exc}"
+    config = settings.model_config(vocab)
     params = config.num_parameters
     lines = []
     over = params > limits.MAX_PARAMETERS
@@ -231,25 +156,28 @@ def plan_summary(
         )
     )
     if not over:
-        step = timer.seconds(config, int(batch_size))
+        step = timer.seconds(config, settings.batch_size)
         where = (
             f"on {describe(timer.device)}"
             if timer.device.type != "cpu"
             else f"on this CPU ({threads.TRAIN_THREADS_ALONE} training thread{'s' if threads.TRAIN_THREADS_ALONE > 1 else ''})"
         )
-        steps = min(int(max_steps), int(time_budget_s / step) if step > 0 else int(max_steps))
-        total = min(int(max_steps) * step, float(time_budget_s))
-        budget_note = (
-            f" (the {time_budget_s:.0f} s budget stops it at about step {steps:,})" if steps < int(max_steps) else ""
-        )
+        max_steps, budget = settings.max_steps, settings.time_budget_s
+        steps = settings.expected_steps(step)
+        total = max_steps * step if budget is None else min(max_steps * step, budget)
+        budget_note = f" (the {budget:.0f} s budget stops it at about step {steps:,})" if steps < max_steps else ""
         lines.append(
             f"about **{_fmt_seconds(step)} per step** {where} → "
-            f"{int(max_steps):,} steps ≈ {_fmt_seconds(total)}{budget_note}"
+            f"{max_steps:,} steps ≈ {_fmt_seconds(total)}{budget_note}"
         )
     return "  \n".join(lines)
 
 
-def preset_values(name: str) -> dict:
-    if name not in PRESETS:
-        raise ValueError(f"Unknown preset {name!r}: choose one of {', '.join(PRESETS)}.")
-    return asdict(PRESETS[name])
+def form_summary(timer: StepTimer, info: TextInfo | None, values: dict) -> str:
+    """plan_summary for the form's values as they stand (one per field of FORM_FIELDS), or, when they
+    cannot train, what to change."""
+    try:
+        settings = settings_from_form(values)
+    except ValueError as exc:
+        return f"⚠ {exc}"
+    return plan_summary(timer, info, settings)

@@ -30,14 +30,7 @@ from contextlib import contextmanager
 
 import torch
 
-from gpt.device import describe
-
-
-def cpu_cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
+from gpt.device import cpu_cores, describe
 
 
 def _from_env(name: str, default: int) -> int:

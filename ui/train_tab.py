@@ -6,9 +6,12 @@ from dataclasses import dataclass
 
 import gradio as gr
 
+from gpt.presets import DEFAULT_PRESET, PRESETS
+from gpt.presets import preset as preset_settings
+from gpt.settings import FORM_FIELDS, TrainingSettings
 from viz import loss_curve
 
-from . import checkpoints, limits, plan, training
+from . import checkpoints, limits, plan, train_form, training
 from .context import AppContext
 from .errors import user_errors
 from .sessions import session_id
@@ -21,10 +24,6 @@ uniform and learns where to look). **Stop** keeps the model as it is; either way
 the other tabs. One training runs at a time; others wait in line.
 """
 
-TOKENIZER_INFO = (
-    "char: one token per character, as in the lecture. bpe: GPT-2's word pieces (bigger vocabulary, more parameters)."
-)
-
 
 @dataclass
 class TrainTab:
@@ -35,20 +34,21 @@ class TrainTab:
     corpus: object  # () -> the bundled text, filled in on page load (it is 1 MB; the API's text has no default)
 
 
+def _form_input(name: str, value):
+    """The input for one field of the training form, built from its Setting."""
+    spec = TrainingSettings.spec(name)
+    label, elem_id = spec.label or name, TrainingSettings.flag(name).removeprefix("--")
+    if spec.form == "choice":
+        return gr.Radio(list(spec.choices), value=value, label=label, info=spec.help, elem_id=elem_id)
+    if spec.form == "number":
+        return gr.Number(value=value, label=label, info=spec.help, elem_id=elem_id)
+    minimum, maximum, step = spec.form
+    maximum = train_form.app_range(name)[1] if maximum is None else maximum
+    return gr.Slider(minimum, maximum, value=value, step=step, label=label, info=spec.help, elem_id=elem_id)
+
+
 def build(ctx: AppContext) -> TrainTab:
-    preset0 = plan.PRESETS[plan.DEFAULT_PRESET]
-    initial_plan = plan.plan_summary(
-        ctx.timer,
-        ctx.corpus_info,
-        "char",
-        preset0.n_layer,
-        preset0.n_head,
-        preset0.n_embd,
-        preset0.block_size,
-        preset0.batch_size,
-        preset0.max_steps,
-        preset0.time_budget_s,
-    )
+    defaults = train_form.DEFAULTS
     with gr.Tab("Train", id="train"):
         gr.Markdown(INTRO)
         with gr.Row(equal_height=False):
@@ -60,62 +60,23 @@ def build(ctx: AppContext) -> TrainTab:
                     clear = gr.Button("Clear", size="sm")
                 info = gr.State(ctx.corpus_info)
                 text_stats = gr.Markdown(plan.describe_text(ctx.corpus_info), elem_classes="hint")
-                tokenizer = gr.Radio(["char", "bpe"], value="char", label="Tokenizer", info=TOKENIZER_INFO)
+                form = {"tokenizer": _form_input("tokenizer", defaults.tokenizer)}
                 preset = gr.Radio(
-                    list(plan.PRESETS),
-                    value=plan.DEFAULT_PRESET,
+                    list(PRESETS),
+                    value=DEFAULT_PRESET,
                     label="Model size",
-                    info=plan.PRESET_NOTES[plan.DEFAULT_PRESET],
+                    info=plan.PRESET_NOTES[DEFAULT_PRESET],
                 )
-                summary = gr.Markdown(initial_plan, elem_classes="plan")
+                summary = gr.Markdown(plan.plan_summary(ctx.timer, ctx.corpus_info, defaults), elem_classes="plan")
                 with gr.Row():
                     start = gr.Button("Train", variant="primary", elem_id="train-button")
                     stop = gr.Button("Stop", variant="stop", elem_id="stop-button")
                 with gr.Accordion("Advanced settings", open=False, elem_id="advanced"):
-                    with gr.Row():
-                        n_layer = gr.Slider(
-                            1, 12, value=preset0.n_layer, step=1, label="n_layer", info="blocks stacked"
-                        )
-                        n_head = gr.Slider(1, 12, value=preset0.n_head, step=1, label="n_head", info="heads per block")
-                    with gr.Row():
-                        n_embd = gr.Slider(
-                            16, 768, value=preset0.n_embd, step=16, label="n_embd", info="width (÷ n_head)"
-                        )
-                        block_size = gr.Slider(
-                            8,
-                            limits.MAX_BLOCK_SIZE,
-                            value=preset0.block_size,
-                            step=8,
-                            label="block_size",
-                            info="context, in tokens",
-                        )
-                    with gr.Row():
-                        batch_size = gr.Slider(
-                            1, limits.MAX_BATCH_SIZE, value=preset0.batch_size, step=1, label="batch_size"
-                        )
-                        dropout = gr.Slider(0.0, 0.5, value=preset0.dropout, step=0.05, label="dropout")
-                    with gr.Row():
-                        max_steps = gr.Slider(
-                            10,
-                            limits.MAX_STEPS,
-                            value=preset0.max_steps,
-                            step=10,
-                            label="max_steps",
-                            elem_id="max-steps",
-                        )
-                        time_budget = gr.Slider(
-                            5,
-                            limits.MAX_TRAIN_SECONDS,
-                            value=preset0.time_budget_s,
-                            step=5,
-                            label="time budget (s)",
-                            elem_id="time-budget",
-                        )
-                    learning_rate = gr.Number(
-                        value=preset0.learning_rate,
-                        label="learning_rate",
-                        info="peak, after warm-up; cosine decay to a tenth",
-                    )
+                    numbers = [name for name in FORM_FIELDS if name not in form]
+                    for pair in (numbers[i : i + 2] for i in range(0, len(numbers), 2)):
+                        with gr.Row():
+                            for name in pair:
+                                form[name] = _form_input(name, getattr(defaults, name))
             with gr.Column(scale=3, min_width=300):
                 status = gr.Markdown(
                     "Press **Train** to start. The `fast` preset shows results in seconds.",
@@ -133,7 +94,7 @@ def build(ctx: AppContext) -> TrainTab:
                 )
                 watch_layer = gr.Slider(
                     0,
-                    preset0.n_layer - 1,
+                    defaults.n_layer - 1,
                     value=0,
                     step=1,
                     label="Layer to watch",
@@ -141,7 +102,7 @@ def build(ctx: AppContext) -> TrainTab:
                 )
                 probe = gr.Plot(label="attention", show_label=False, elem_id="probe-plot")
 
-    sizes = [n_layer, n_head, n_embd, block_size, batch_size, max_steps, time_budget]
+    inputs = [form[name] for name in FORM_FIELDS]
 
     # --- logic wired to the components ---------------------------------------------------
 
@@ -155,64 +116,33 @@ def build(ctx: AppContext) -> TrainTab:
         return (new_text, *analyse(new_text))
 
     def apply_preset(name):
-        values = plan.preset_values(name)
-        return (
-            gr.Radio(info=plan.PRESET_NOTES[name]),
-            *(
-                values[k]
-                for k in ("n_layer", "n_head", "n_embd", "block_size", "batch_size", "max_steps", "time_budget_s")
-            ),
-            values["learning_rate"],
-            values["dropout"],
-        )
+        chosen = preset_settings(name)
+        values = [gr.skip() if n == "tokenizer" else getattr(chosen, n) for n in FORM_FIELDS]
+        return gr.Radio(info=plan.PRESET_NOTES[name]), *values
 
-    def summarise(text_info, tokenizer_kind, *size_values):
-        n_layer_, n_head_, n_embd_, block_size_, batch_size_, max_steps_, budget_ = size_values
-        return plan.plan_summary(
-            ctx.timer,
-            text_info,
-            tokenizer_kind,
-            n_layer_,
-            n_head_,
-            n_embd_,
-            block_size_,
-            batch_size_,
-            max_steps_,
-            budget_,
-        )
+    def summarise(text_info, *values):
+        return plan.form_summary(ctx.timer, text_info, dict(zip(FORM_FIELDS, values)))
 
     @user_errors
     def train(
         text,
-        tokenizer="char",
-        n_layer=preset0.n_layer,
-        n_head=preset0.n_head,
-        n_embd=preset0.n_embd,
-        block_size=preset0.block_size,
-        max_steps=preset0.max_steps,
-        batch_size=preset0.batch_size,
-        learning_rate=preset0.learning_rate,
-        dropout=preset0.dropout,
-        time_budget_s=preset0.time_budget_s,
+        tokenizer=defaults.tokenizer,
+        n_layer=defaults.n_layer,
+        n_head=defaults.n_head,
+        n_embd=defaults.n_embd,
+        block_size=defaults.block_size,
+        max_steps=defaults.max_steps,
+        batch_size=defaults.batch_size,
+        learning_rate=defaults.learning_rate,
+        dropout=defaults.dropout,
+        time_budget_s=defaults.time_budget_s,
         watch_layer=0,
         request: gr.Request = None,
     ):
         """Train a new model on `text` and make it this session's model; streams progress."""
-        settings = training.parse_settings(
-            text,
-            tokenizer,
-            n_layer,
-            n_head,
-            n_embd,
-            block_size,
-            max_steps,
-            batch_size,
-            learning_rate,
-            dropout,
-            time_budget_s,
-            watch_layer,
-        )
-        for update in training.train(ctx.registry, ctx.queue, ctx.timer, session_id(request), settings):
+        arguments = locals()
+        parsed = train_form.parse_request(text, watch_layer, **{name: arguments[name] for name in FORM_FIELDS})
+        for update in training.train(ctx.registry, ctx.queue, ctx.timer, session_id(request), parsed):
             yield tuple(
                 gr.skip() if v is None else v for v in (update.status, update.loss, update.samples, update.attention)
             )
@@ -234,34 +164,23 @@ def build(ctx: AppContext) -> TrainTab:
     clear.click(lambda: ("", None, plan.describe_text(None)), None, [text, info, text_stats], **light)
     upload.upload(load_txt, upload, [text, info, text_stats], **light)
     text.blur(analyse, text, [info, text_stats], **light)
-    preset.change(apply_preset, preset, [preset, *sizes, learning_rate, dropout], **light)
+    preset.change(apply_preset, preset, [preset, *inputs], **light)
     gr.on(
-        [info.change, tokenizer.change, *(c.change for c in sizes)],
+        [info.change, *(c.change for c in inputs)],
         summarise,
-        [info, tokenizer, *sizes],
+        [info, *inputs],
         summary,
         trigger_mode="always_last",
         **light,
     )
-    n_layer.change(lambda n: gr.Slider(maximum=max(int(n) - 1, 0), value=0), n_layer, watch_layer, **light)
+    form["n_layer"].change(
+        lambda n: gr.Slider(maximum=max(int(n) - 1, 0), value=0), form["n_layer"], watch_layer, **light
+    )
     watch_layer.change(watch, watch_layer, None, **light)
 
     event = start.click(
         train,
-        [
-            text,
-            tokenizer,
-            n_layer,
-            n_head,
-            n_embd,
-            block_size,
-            max_steps,
-            batch_size,
-            learning_rate,
-            dropout,
-            time_budget,
-            watch_layer,
-        ],
+        [text, *inputs, watch_layer],
         [status, loss, samples, probe],
         api_name="train",
         preprocess=False,
@@ -271,4 +190,4 @@ def build(ctx: AppContext) -> TrainTab:
         show_progress_on=[status],
     )
     stop.click(stop_run, None, status, api_name="stop_training", queue=False)
-    return TrainTab(text=text, status=status, n_layer=n_layer, event=event, corpus=lambda: ctx.corpus)
+    return TrainTab(text=text, status=status, n_layer=form["n_layer"], event=event, corpus=lambda: ctx.corpus)
