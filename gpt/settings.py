@@ -111,11 +111,11 @@ class TrainingSettings:
         label="time budget (s)",
         help="stop after this many seconds of training, evaluations included (default: no limit)",
     )
-    # --- the recipe's details: presets and the command line set them, the form does not ---
     warmup_steps: int | None = _setting(
-        None, kind=int, low=0, optional=True,
-        help=f"steps of linear warm-up (default: a tenth of max_steps, at most {MAX_AUTO_WARMUP})",
+        None, kind=int, low=0, optional=True, form=(0, 500, 10),
+        help=f"steps of linear warm-up to the learning rate (default: a tenth of max_steps, at most {MAX_AUTO_WARMUP})",
     )
+    # --- the recipe's details: presets and the command line set them, the form does not ---
     min_lr: float | None = _setting(
         None, kind=float, low=0, optional=True, help="where the cosine decay ends (default: learning_rate / 10)"
     )

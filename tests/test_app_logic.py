@@ -63,6 +63,7 @@ def settings(text=ABAB, **overrides) -> train_form.TrainRequest:
         learning_rate=1e-2,
         dropout=0.0,
         time_budget_s=30,
+        warmup_steps=2,
         watch_layer=0,
     )
     values.update(overrides)
@@ -524,3 +525,15 @@ def test_default_policy_leaves_a_core_for_requests():
         assert threads.TRAIN_THREADS == max(1, threads.cpu_cores() - 1)
 
 
+
+
+def test_the_warm_up_chosen_on_the_form_is_the_one_that_trains(timer):
+    """warmup_steps is on the form (one field in gpt/settings.py): the API's default is the fast
+    preset's, the value sent reaches the trainer, and the app's range is the form's."""
+    assert train_form.DEFAULTS.warmup_steps == PRESETS["fast"]["warmup_steps"]
+    prepared = training.prepare(settings(warmup_steps=7), timer)
+    assert prepared.train_config.warmup_steps == 7
+    assert prepared.train_config.lr_at(0) == pytest.approx(prepared.train_config.learning_rate / 7)
+    low, high = train_form.app_range("warmup_steps")
+    with pytest.raises(ValueError, match=f"warmup_steps must be between {low} and {high}"):
+        settings(warmup_steps=high + 1)

@@ -100,7 +100,7 @@ def generate(client, prompt="ROMEO:", max_new_tokens=8, temperature=0.8, top_k=0
 
 TRAIN_DEFAULTS = dict(
     text="ab" * 300, tokenizer="char", n_layer=1, n_head=1, n_embd=16, block_size=8, max_steps=20,
-    batch_size=8, learning_rate=1e-2, dropout=0.0, time_budget_s=30, watch_layer=0,
+    batch_size=8, learning_rate=1e-2, dropout=0.0, time_budget_s=30, warmup_steps=2, watch_layer=0,
 )
 
 

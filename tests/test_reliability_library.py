@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 import gpt
 from gpt import GPT, GPTConfig, TrainConfig, Trainer, TrainingDiverged, make_tokenizer
 from gpt.generation import check_prompt
+from gpt.settings import FORM_FIELDS
 from gpt.sampling import check_sampling, sample_next
 from ui import attention, checkpoints, generation, limits, plan, train_form, training, training_queue
 from ui.sessions import ModelHandle
@@ -58,7 +59,7 @@ def sampling_args(**overrides) -> dict:
 
 def train_args(**overrides) -> dict:
     values = dict(text="ab" * 300, tokenizer="char", n_layer=1, n_head=1, n_embd=16, block_size=8, max_steps=20,
-                  batch_size=8, learning_rate=1e-2, dropout=0.0, time_budget_s=30, watch_layer=0)
+                  batch_size=8, learning_rate=1e-2, dropout=0.0, time_budget_s=30, warmup_steps=2, watch_layer=0)
     values.update(overrides)
     return values
 
@@ -237,7 +238,7 @@ def test_sampling_settings_accept_or_explain_anything(prompt, max_new_tokens, te
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(values=st.fixed_dictionaries({k: ANY for k in ("tokenizer", "n_layer", "n_head", "n_embd", "block_size", "max_steps", "batch_size", "learning_rate", "dropout", "time_budget_s", "watch_layer")}))
+@given(values=st.fixed_dictionaries({k: ANY for k in (*FORM_FIELDS, "watch_layer")}))
 def test_training_settings_accept_or_explain_anything(values):
     try:
         s = train_form.parse_request(text="ab" * 50, **values).settings

@@ -27,10 +27,16 @@ class TrainRequest:
 
 
 def app_range(name: str) -> tuple[float | None, float | None]:
-    """The range the app accepts for a form field: the library's bounds, narrowed by the caps."""
+    """The range the app accepts for a form field: the library's bounds, narrowed by the caps; where
+    neither bounds it, what the form's slider offers."""
     spec = TrainingSettings.spec(name)
     cap_low, cap_high = limits.FORM_CAPS.get(name, (None, None))
-    return (spec.low if cap_low is None else cap_low, spec.high if cap_high is None else cap_high)
+    low = spec.low if cap_low is None else cap_low
+    high = spec.high if cap_high is None else cap_high
+    if isinstance(spec.form, tuple):
+        low = spec.form[0] if low is None else low
+        high = spec.form[1] if high is None else high
+    return low, high
 
 
 def parse_field(name: str, value):

@@ -136,6 +136,7 @@ def build(ctx: AppContext) -> TrainTab:
         learning_rate=defaults.learning_rate,
         dropout=defaults.dropout,
         time_budget_s=defaults.time_budget_s,
+        warmup_steps=defaults.warmup_steps,
         watch_layer=0,
         request: gr.Request = None,
     ):
