@@ -3,7 +3,7 @@
     python bench/train_speed.py [--quick]
 
 Reference, the plain way: float32 weights, no autocast, scaled_dot_product_attention, torch's
-nn.Dropout (our cheaper CPU mask, gpt/dropout.py, is swapped out), and
+nn.Dropout (the model's own; the Trainer swaps in our cheaper CPU mask, gpt/dropout.py), and
 torch.optim.AdamW(fused=False, foreach=False) in a hand-written loop (batch, forward,
 zero_grad, backward, clip the gradient norm to 1, step), the same recipe as the Trainer's.
 Ours: gpt.Trainer with TrainConfig(precision="auto"), which on a CPU that multiplies
@@ -29,7 +29,6 @@ if __package__ in (None, ""):  # run as a script (python bench/<name>.py): impor
 import torch  # noqa: E402
 from gpt import GPT, GPTConfig, TrainConfig, Trainer  # noqa: E402
 from gpt.data import get_batch  # noqa: E402
-from gpt.dropout import Dropout  # noqa: E402
 
 from bench.common import Section, char_data, interleave, median, paired_ratio, standalone  # noqa: E402
 
@@ -56,20 +55,11 @@ def plain_optimizer(model: GPT, lr: float = LEARNING_RATE, betas=(0.9, 0.95), we
     return torch.optim.AdamW(groups, lr=lr, betas=betas, fused=False, foreach=False)
 
 
-def with_plain_dropout(model: GPT) -> GPT:
-    """Put torch's own nn.Dropout back wherever the model uses gpt.dropout.Dropout."""
-    for module in list(model.modules()):
-        for name, child in list(module.named_children()):
-            if isinstance(child, Dropout):
-                setattr(module, name, torch.nn.Dropout(child.p))
-    return model
-
-
 class PlainLoop:
     """The reference training loop: fp32, no autocast, torch's dropout, unfused AdamW."""
 
     def __init__(self, model: GPT, train_ids, batch_size: int, lr: float = LEARNING_RATE, seed: int = SEED, betas=(0.9, 0.95), grad_clip: float = 1.0, schedule=None):
-        self.model = with_plain_dropout(model).float().train()
+        self.model = model.float().train()
         self.optimizer = plain_optimizer(model, lr, betas)
         self.train_ids = train_ids
         self.batch_size = batch_size

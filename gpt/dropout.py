@@ -11,10 +11,14 @@ uniform numbers, and an element is dropped when its number falls below p: 3-4x l
 mask. The price is that p is rounded to a multiple of 1/65536 (0.2 becomes 0.199997); the
 survivors are scaled by 1 / (1 - that p), so expectations stay exact.
 
-Elsewhere (CUDA, MPS) torch's own fused dropout is already fast and is used as is.
+Elsewhere (CUDA, MPS) torch's own fused dropout is already fast and is used as is. The model
+(gpt/model.py) uses torch's nn.Dropout, as the lecture does; the trainer swaps this one in
+while it trains on the CPU (`fast_dropout`).
 """
 
 from __future__ import annotations
+
+from contextlib import contextmanager
 
 import torch
 import torch.nn as nn
@@ -53,8 +57,24 @@ def dropout(x: torch.Tensor, p: float, training: bool = True) -> torch.Tensor:
     return x * scale
 
 
-class Dropout(nn.Dropout):
+class FastDropout(nn.Dropout):
     """nn.Dropout with the cheaper CPU mask (see the module docstring)."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return dropout(x, self.p, self.training)
+
+
+@contextmanager
+def fast_dropout(model: nn.Module):
+    """While the block runs, the model's nn.Dropout modules use the cheaper mask, where it pays:
+    on the CPU, with p > 0. The model's code keeps torch's nn.Dropout; the trainer swaps this in
+    (and a benchmark's plain reference does not)."""
+    on_cpu = next(model.parameters()).device.type == "cpu"
+    swapped = [m for m in model.modules() if on_cpu and type(m) is nn.Dropout and m.p > 0]
+    for module in swapped:
+        module.__class__ = FastDropout
+    try:
+        yield model
+    finally:
+        for module in swapped:
+            module.__class__ = nn.Dropout

@@ -1,14 +1,30 @@
 """A decoder-only GPT, built the way the article builds it.
 
-Token embeddings plus learned position embeddings feed a stack of blocks. Each block is
-pre-LayerNorm causal multi-head self-attention followed by a 4x MLP with GELU, both added
-to the residual stream. A final LayerNorm and a language-model head (tied to the token
-embedding) turn the stream into next-token logits at every position.
+Token embeddings plus learned position embeddings feed a stack of blocks. Each block lets the
+tokens talk to each other (causal multi-head self-attention), then lets each token think on its
+own (a feed-forward network), both on a LayerNorm'd copy of the residual stream and both added
+back to it. A final LayerNorm and a language-model head turn the stream into next-token logits
+at every position.
 
-Attention has two paths:
-- the fast path, `scaled_dot_product_attention`, for training and generation;
-- the explicit path, softmax(QK^T / sqrt(d)) V written out, used only when the attention
-  weights are asked for (the heatmaps), so training never pays for materialising them.
+Lecture map: where this code departs from the lecture's (Karpathy, "Let's build GPT", and the
+article that follows it), and why.
+- One fused qkv projection instead of a ModuleList of heads, each with its own key, query and
+  value Linear: the same arithmetic (each head's q, k, v are a slice of the fused output;
+  tests/test_lecture_form.py builds the lecture's form, loads these weights into it and gets the
+  same outputs) in one matrix multiply instead of 3 * n_head small ones.
+- q, k and v have biases (the lecture's heads use bias=False), as GPT-2 does.
+- Attention is scaled by 1/sqrt(head_size): the lecture's first version divided by sqrt(n_embd).
+- GELU instead of ReLU in the feed-forward network (GPT-2's choice: smooth near zero).
+- Weight tying: the head reuses the token embedding's matrix (GPT-2; vocab * n_embd fewer
+  parameters, and a token's input and output vectors live in one space).
+- Dropout on the embeddings too, besides the lecture's on the attention weights and on what
+  attention and the feed-forward network add to the stream (GPT-2).
+- GPT-2's initialisation: weights N(0, 0.02), and the two projections that write into the
+  residual stream scaled by 1/sqrt(2 * n_layer), so the stream does not grow with depth.
+
+The `hook_*` modules are taps for looking inside (gpt/hooks.py): each passes its activation on
+unchanged. They let gpt/trace.py and the attention views read q, k, v, scores, weights and the
+residual stream without a second copy of this arithmetic.
 """
 
 from __future__ import annotations
@@ -20,8 +36,17 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .config import GPTConfig
-from .dropout import Dropout, dropout
 from .generation import generate, stream
+from .hooks import HookPoint, capture_attention
+
+
+def fused_attention_pays(q: torch.Tensor) -> bool:
+    """Whether PyTorch's fused attention (scaled_dot_product_attention) is the faster path.
+
+    It is, everywhere but one place: in bfloat16 on the CPU its kernel ran 1.5x (384 wide) to
+    3.5x (128 wide) slower than the explicit bf16 matmuls below (bench/, 2-core EPYC). CPU
+    training in bf16 (gpt/mixed_precision.py) therefore takes the explicit path."""
+    return not (q.dtype == torch.bfloat16 and q.device.type == "cpu")
 
 
 class CausalSelfAttention(nn.Module):
@@ -31,43 +56,49 @@ class CausalSelfAttention(nn.Module):
         super().__init__()
         self.n_head = config.n_head
         self.head_size = config.head_size
-        self.dropout = config.dropout
-        # One matrix computes queries, keys and values of all heads at once.
+        # One matrix computes the queries, keys and values of all heads at once.
         self.qkv = nn.Linear(config.n_embd, 3 * config.n_embd)
         self.proj = nn.Linear(config.n_embd, config.n_embd)  # mixes the heads back into the stream
-        self.resid_dropout = Dropout(config.dropout)
+        self.attn_dropout = nn.Dropout(config.dropout)  # on the attention weights
+        self.resid_dropout = nn.Dropout(config.dropout)  # on what attention adds to the stream
+        self.hook_q, self.hook_k, self.hook_v = HookPoint(), HookPoint(), HookPoint()  # (B, nh, T, hs)
+        self.hook_scores = HookPoint()  # (B, nh, T, T): q·kᵀ/√hs, before the mask
+        self.hook_weights = HookPoint()  # (B, nh, T, T): after the mask and the softmax
+        self.hook_heads_out = HookPoint()  # (B, nh, T, hs): weights @ v
 
-    def split_heads(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         B, T, C = x.shape
         q, k, v = self.qkv(x).split(C, dim=2)  # 3 x (B, T, C)
-        shape = (B, T, self.n_head, self.head_size)
-        q = q.view(shape).transpose(1, 2)  # (B, nh, T, hs)
-        k = k.view(shape).transpose(1, 2)  # (B, nh, T, hs)
-        v = v.view(shape).transpose(1, 2)  # (B, nh, T, hs)
-        return q, k, v
-
-    def merge_heads(self, y: torch.Tensor) -> torch.Tensor:
-        B, nh, T, hs = y.shape
-        y = y.transpose(1, 2).reshape(B, T, nh * hs)  # (B, T, C): heads side by side
+        heads = (B, T, self.n_head, self.head_size)
+        q = self.hook_q(q.view(heads).transpose(1, 2))  # (B, nh, T, hs)
+        k = self.hook_k(k.view(heads).transpose(1, 2))  # (B, nh, T, hs)
+        v = self.hook_v(v.view(heads).transpose(1, 2))  # (B, nh, T, hs)
+        if self.inspected() or not fused_attention_pays(q):
+            y = self.attend(q, k, v)
+        else:
+            y = self.attend_fused(q, k, v)
+        y = self.hook_heads_out(y)  # (B, nh, T, hs)
+        y = y.transpose(1, 2).reshape(B, T, C)  # (B, T, C): the heads side by side
         return self.resid_dropout(self.proj(y))
 
-    def forward(self, x: torch.Tensor, return_attention: bool = False):
-        q, k, v = self.split_heads(x)
-        dropout_p = self.dropout if self.training else 0.0
-        # CPU bf16 is the exception to "SDPA is fast": its CPU kernel in bf16 ran 1.5x (384 wide)
-        # to 3.5x (128 wide) slower than these explicit bf16 matmuls (bench/, 2-core EPYC).
-        explicit = return_attention or (q.dtype == torch.bfloat16 and q.device.type == "cpu")
-        if not explicit:
-            y = F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p, is_causal=True)
-            return self.merge_heads(y), None  # y: (B, nh, T, hs)
-        T = x.shape[1]
+    def attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        """The definition: softmax(q kᵀ / √hs, with the future masked out) v."""
+        T = q.shape[-2]
         # Scaling q rather than the scores: the same product, on a tensor T/hs times smaller.
-        scores = (q * (1.0 / math.sqrt(self.head_size))) @ k.transpose(-2, -1)  # (B, nh, T, T)
-        future = torch.ones(T, T, dtype=torch.bool, device=x.device).triu(diagonal=1)  # (T, T)
+        scores = self.hook_scores((q * (1.0 / math.sqrt(self.head_size))) @ k.transpose(-2, -1))  # (B, nh, T, T)
+        future = torch.ones(T, T, dtype=torch.bool, device=q.device).triu(diagonal=1)  # (T, T)
         scores.masked_fill_(future, float("-inf"))  # a query never sees later keys
-        weights = scores.softmax(dim=-1)  # (B, nh, T, T): each row sums to 1
-        y = dropout(weights, dropout_p, self.training) @ v  # (B, nh, T, hs)
-        return self.merge_heads(y), weights if return_attention else None
+        weights = self.hook_weights(scores.softmax(dim=-1))  # (B, nh, T, T): each row sums to 1
+        return self.attn_dropout(weights) @ v  # (B, nh, T, hs)
+
+    def attend_fused(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        """The same, fused by PyTorch: the (T, T) weights are never written out."""
+        dropout_p = self.attn_dropout.p if self.training else 0.0
+        return F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p, is_causal=True)  # (B, nh, T, hs)
+
+    def inspected(self) -> bool:
+        """Someone listens to the scores, weights or heads' outputs: only the definition has them."""
+        return any(p.listeners for p in (self.hook_scores, self.hook_weights, self.hook_heads_out))
 
 
 class MLP(nn.Module):
@@ -77,10 +108,12 @@ class MLP(nn.Module):
         super().__init__()
         self.fc = nn.Linear(config.n_embd, 4 * config.n_embd)
         self.proj = nn.Linear(4 * config.n_embd, config.n_embd)
-        self.dropout = Dropout(config.dropout)
+        self.dropout = nn.Dropout(config.dropout)
+        self.hook_hidden = HookPoint()  # (B, T, 4C): after the GELU
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.dropout(self.proj(F.gelu(self.fc(x))))
+        hidden = self.hook_hidden(F.gelu(self.fc(x)))  # (B, T, 4C)
+        return self.dropout(self.proj(hidden))  # (B, T, C)
 
 
 class Block(nn.Module):
@@ -92,12 +125,13 @@ class Block(nn.Module):
         self.attn = CausalSelfAttention(config)
         self.ln_2 = nn.LayerNorm(config.n_embd)
         self.mlp = MLP(config)
+        self.hook_resid_in, self.hook_resid_mid, self.hook_resid_out = HookPoint(), HookPoint(), HookPoint()  # (B, T, C)
+        self.hook_ln1_out, self.hook_ln2_out = HookPoint(), HookPoint()  # (B, T, C)
 
-    def forward(self, x: torch.Tensor, return_attention: bool = False):
-        attended, weights = self.attn(self.ln_1(x), return_attention)
-        x = x + attended  # residual connection
-        x = x + self.mlp(self.ln_2(x))
-        return x, weights
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.hook_resid_in(x)  # (B, T, C)
+        x = self.hook_resid_mid(x + self.attn(self.hook_ln1_out(self.ln_1(x))))  # residual connection
+        return self.hook_resid_out(x + self.mlp(self.hook_ln2_out(self.ln_2(x))))
 
 
 class GPT(nn.Module):
@@ -108,7 +142,7 @@ class GPT(nn.Module):
         self.config = config
         self.tok_emb = nn.Embedding(config.vocab_size, config.n_embd)
         self.pos_emb = nn.Embedding(config.block_size, config.n_embd)
-        self.drop = Dropout(config.dropout)
+        self.drop = nn.Dropout(config.dropout)
         self.blocks = nn.ModuleList(Block(config) for _ in range(config.n_layer))
         self.ln_f = nn.LayerNorm(config.n_embd)
         self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
@@ -131,10 +165,13 @@ class GPT(nn.Module):
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())  # tied weights count once
 
-    def _embed(self, idx: torch.Tensor, start: int = 0) -> torch.Tensor:
+    def stream(self, idx: torch.Tensor) -> torch.Tensor:
+        """The residual stream after the last block, (B, T, C), for token ids idx (B, T)."""
         T = idx.shape[1]
-        positions = self.pos_emb.weight[start : start + T]  # (T, C)
-        return self.drop(self.tok_emb(idx) + positions)  # (B, T, C)
+        x = self.drop(self.tok_emb(idx) + self.pos_emb.weight[:T])  # (B, T, C): what and where
+        for block in self.blocks:
+            x = block(x)
+        return x
 
     def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None, return_attention: bool = False):
         """idx: (B, T) token ids. Returns logits for every position, (B, T, vocab_size), and the
@@ -142,31 +179,24 @@ class GPT(nn.Module):
         attention weights of every layer, (n_layer, B, n_head, T, T)."""
         if idx.dim() != 2:
             raise ValueError(f"idx must have shape (batch, time), got {tuple(idx.shape)}.")
-        T = idx.shape[1]
-        if T > self.config.block_size:
+        if idx.shape[1] > self.config.block_size:
             raise ValueError(
-                f"Sequence of {T} tokens is longer than the context of {self.config.block_size}: "
+                f"Sequence of {idx.shape[1]} tokens is longer than the context of {self.config.block_size}: "
                 "crop it to the last block_size tokens."
             )
-        x = self._embed(idx)
-        maps = []
-        for block in self.blocks:
-            x, weights = block(x, return_attention)
-            maps.append(weights)
-        logits = self.lm_head(self.ln_f(x))  # (B, T, vocab_size)
+        if return_attention:
+            with capture_attention(self) as maps:
+                logits, loss = self(idx, targets)
+            return logits, loss, torch.stack(maps)  # (n_layer, B, nh, T, T)
+        logits = self.lm_head(self.ln_f(self.stream(idx)))  # (B, T, vocab_size)
         loss = None
         if targets is not None:
             loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)).float(), targets.reshape(-1))
-        if return_attention:
-            return logits, loss, torch.stack(maps)  # (n_layer, B, nh, T, T)
         return logits, loss
 
     def last_logits(self, idx: torch.Tensor) -> torch.Tensor:
         """Logits of the last position only, (B, vocab_size): generation needs nothing else."""
-        x = self._embed(idx)
-        for block in self.blocks:
-            x, _ = block(x)
-        return self.lm_head(self.ln_f(x[:, -1]))
+        return self.lm_head(self.ln_f(self.stream(idx)[:, -1]))
 
     def generate(self, idx, max_new_tokens, temperature=1.0, top_k=None, top_p=None, generator=None):
         """Continue idx (B, T) by max_new_tokens tokens; returns (B, T + max_new_tokens)."""

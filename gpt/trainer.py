@@ -21,6 +21,7 @@ import torch
 
 from .checks import finite, whole_at_least
 from .data import get_batch
+from .dropout import fast_dropout
 from .device import resolve_device, resolve_precision
 from .mixed_precision import BF16MasterWeights
 from .modes import evaluation
@@ -153,7 +154,8 @@ class Trainer:
         params = master.master if master else [p for p in model.parameters() if p.requires_grad]
         optimizer = make_optimizer(params, cfg, self.device)
         try:
-            yield from self._loop(optimizer, params, master)
+            with fast_dropout(model):
+                yield from self._loop(optimizer, params, master)
         finally:
             if master is not None:
                 master.restore_float32()

@@ -11,6 +11,16 @@ ENGLISH = (
 )
 
 
+# Variants of the model that every forward written twice must agree on (the KV cache's lean
+# forward, the trace): one per switch of GPTConfig away from its default. A switch added to
+# GPTConfig without a variant here fails tests/test_kv_cache.py.
+MODEL_VARIANTS = {
+    "default": {},
+    "one layer, one head": dict(n_layer=1, n_head=1),
+    "dropout (evaluated)": dict(dropout=0.3),
+}
+
+
 def tiny_config(**overrides) -> GPTConfig:
     shape = dict(vocab_size=23, block_size=8, n_layer=2, n_head=2, n_embd=16)
     shape.update(overrides)
@@ -33,6 +43,12 @@ def sharp_model(config: GPTConfig, seed: int = 0) -> GPT:
             else:  # biases
                 p.copy_(0.1 * noise)
     return model.eval()
+
+
+@pytest.fixture(params=list(MODEL_VARIANTS))
+def variant(request) -> GPTConfig:
+    """A tiny config for each of MODEL_VARIANTS."""
+    return tiny_config(**MODEL_VARIANTS[request.param])
 
 
 @pytest.fixture

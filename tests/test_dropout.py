@@ -4,8 +4,8 @@ import pytest
 import torch
 import torch.nn as nn
 
-from gpt import GPT, GPTConfig
-from gpt.dropout import Dropout, dropout, random_keep_mask
+from gpt import GPT, GPTConfig, TrainConfig, Trainer
+from gpt.dropout import FastDropout, dropout, fast_dropout, random_keep_mask
 
 N = 1 << 20  # a million elements: the drop rate's standard error is ~0.0004
 
@@ -61,7 +61,7 @@ def test_eval_and_zero_p_return_the_input_unchanged():
     x = torch.randn(10, 10)
     assert dropout(x, 0.5, training=False) is x
     assert dropout(x, 0.0) is x
-    module = Dropout(0.5).eval()
+    module = FastDropout(0.5).eval()
     assert torch.equal(module(x), x)
 
 
@@ -79,11 +79,25 @@ def test_seeded_masks_repeat_and_consecutive_masks_differ():
     assert not torch.equal(a, b)
 
 
-def test_module_is_an_nn_dropout_and_the_model_uses_it():
-    assert isinstance(Dropout(0.1), nn.Dropout)
+def test_the_model_uses_torchs_dropout_and_training_on_the_cpu_swaps_in_the_cheaper_mask():
+    assert isinstance(FastDropout(0.1), nn.Dropout)
     model = GPT(GPTConfig(vocab_size=11, block_size=8, n_layer=1, n_head=2, n_embd=16, dropout=0.3))
     modules = [m for m in model.modules() if isinstance(m, nn.Dropout)]
-    assert modules and all(isinstance(m, Dropout) for m in modules)
+    assert modules and all(type(m) is nn.Dropout for m in modules)
+    with fast_dropout(model):
+        assert all(type(m) is FastDropout for m in modules)
+    assert all(type(m) is nn.Dropout for m in modules)  # given back
+    seen = []
+    trainer = Trainer(model, torch.randint(11, (200,)), None, TrainConfig(max_steps=2, batch_size=2, eval_interval=10))
+    for _ in trainer.run():
+        seen.append({type(m) for m in modules})
+    assert seen == [{FastDropout}, {FastDropout}] and all(type(m) is nn.Dropout for m in modules)
+
+
+def test_no_swap_where_it_would_not_pay():
+    model = GPT(GPTConfig(vocab_size=11, block_size=8, n_layer=1, n_head=2, n_embd=16, dropout=0.0))
+    with fast_dropout(model):
+        assert all(type(m) is nn.Dropout for m in model.modules() if isinstance(m, nn.Dropout))
 
 
 def test_training_model_output_is_random_and_eval_is_deterministic():

@@ -15,8 +15,9 @@ def module_last_logits(model, idx):
 
 
 @pytest.mark.parametrize("B,T", [(1, 1), (1, 5), (3, 4), (2, 8)])
-def test_prompt_then_one_token_at_a_time_equals_the_module_forward(sharp, config, B, T):
-    sharp.eval()
+def test_prompt_then_one_token_at_a_time_equals_the_module_forward(variant, make_sharp, B, T):
+    config = variant
+    sharp = make_sharp(config)
     seq = torch.randint(config.vocab_size, (B, config.block_size), generator=torch.Generator().manual_seed(T))
     cache = KVCache(sharp, B)
     with torch.inference_mode():
@@ -28,6 +29,20 @@ def test_prompt_then_one_token_at_a_time_equals_the_module_forward(sharp, config
             logits = cache.forward(seq[:, end - 1 : end])
         assert cache.length == end
         assert torch.allclose(logits, module_last_logits(sharp, seq[:, :end]), rtol=1e-5, atol=1e-5), f"position {end - 1}"
+
+
+def test_every_switch_of_the_model_has_a_variant_here():
+    """The cache re-writes the model's forward: each GPTConfig field must be varied in MODEL_VARIANTS
+    (tests/conftest.py), so that a new switch of the model is held equal here too."""
+    from dataclasses import fields
+
+    from conftest import MODEL_VARIANTS
+
+    from gpt import GPTConfig
+
+    varied = {name for variant in MODEL_VARIANTS.values() for name in variant}
+    shape_only = {"vocab_size", "block_size", "n_embd"}  # sizes: varied by the other tests' configs
+    assert {f.name for f in fields(GPTConfig)} - shape_only <= varied
 
 
 def test_keys_of_earlier_positions_are_kept_not_recomputed(sharp, config):

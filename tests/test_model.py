@@ -197,3 +197,24 @@ def test_dropout_is_active_in_train_mode_only(make_config):
     model.eval()
     with torch.no_grad():
         assert torch.equal(model(idx)[0], model(idx)[0])
+
+
+def test_looking_inside_leaves_no_listener_behind(sharp, config):
+    """Hook points (gpt/hooks.py) are listened to only inside a with-block, even when it raises."""
+    from gpt.hooks import capture_attention, hook_points
+
+    idx = torch.randint(config.vocab_size, (1, 5), generator=torch.Generator().manual_seed(0))
+    sharp(idx, return_attention=True)
+    with pytest.raises(RuntimeError):
+        with capture_attention(sharp) as maps:
+            sharp(idx)
+            assert len(maps) == config.n_layer
+            raise RuntimeError("a view failed half-way")
+    points = hook_points(sharp)
+    assert points and all(not p.listeners for p in points.values())
+    assert "blocks.0.attn.hook_weights" in points
+
+
+def test_blocks_map_the_stream_to_the_stream(sharp, config):
+    x = torch.randn(2, 5, config.n_embd)
+    assert sharp.blocks[0](x).shape == x.shape  # no tuples through the layers
