@@ -21,8 +21,8 @@ import torch
 
 from .checks import finite, whole_at_least
 from .data import get_batch
-from .dropout import fast_dropout
 from .device import resolve_device, resolve_precision
+from .dropout import fast_dropout
 from .mixed_precision import BF16MasterWeights
 from .modes import evaluation
 

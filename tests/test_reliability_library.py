@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 import gpt
 from gpt import GPT, GPTConfig, TrainConfig, Trainer, TrainingDiverged, make_tokenizer
 from gpt.generation import check_prompt
-from gpt.settings import FORM_FIELDS
 from gpt.sampling import check_sampling, sample_next
+from gpt.settings import FORM_FIELDS
 from ui import attention, checkpoints, generation, limits, plan, train_form, training, training_queue
 from ui.sessions import ModelHandle
 
