@@ -12,39 +12,7 @@ from pathlib import Path
 import torch
 
 from .checkpoint import load
-from .tokenizer import BPETokenizer
-
-
-class StreamDecoder:
-    """Turns tokens into printable text as they arrive.
-
-    A BPE token can end in the middle of a multi-byte character; such bytes are held back
-    until the character is complete, so the stream never prints a replacement character
-    that the full decode would not.
-    """
-
-    def __init__(self, tokenizer):
-        self.tokenizer = tokenizer
-        self.pending = b""
-
-    def push(self, token_id: int) -> str:
-        if not isinstance(self.tokenizer, BPETokenizer):
-            return self.tokenizer.decode([token_id])
-        self.pending += self.tokenizer.decode_bytes([token_id])
-        try:
-            text, self.pending = self.pending.decode("utf-8"), b""
-            return text
-        except UnicodeDecodeError as exc:
-            if len(self.pending) - exc.start >= 4:  # can never complete: give up on those bytes
-                text, self.pending = self.pending.decode("utf-8", errors="replace"), b""
-                return text
-            text = self.pending[: exc.start].decode("utf-8")
-            self.pending = self.pending[exc.start :]
-            return text
-
-    def flush(self) -> str:
-        text, self.pending = self.pending.decode("utf-8", errors="replace"), b""
-        return text
+from .tokenizer import text_pieces
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -83,12 +51,11 @@ def main(argv=None) -> int:
     except (FileNotFoundError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    decoder = StreamDecoder(tokenizer)
     sys.stdout.write(args.prompt)
-    for token in tokens:
-        sys.stdout.write(decoder.push(int(token[0, 0])))
+    for piece in text_pieces(tokenizer, (token[0, 0] for token in tokens), drop_incomplete=True):
+        sys.stdout.write(piece)
         sys.stdout.flush()
-    sys.stdout.write(decoder.flush() + "\n")
+    sys.stdout.write("\n")
     return 0
 
 

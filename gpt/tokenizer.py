@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+import codecs
+from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from pathlib import Path
 
@@ -126,11 +128,15 @@ class BPETokenizer:
             if c >= 0:
                 out.append(c)
             else:  # a token the training text never used: spell it as its bytes
-                out.extend(int(self._compact[self._byte_ids[b]]) for b in enc.decode_single_token_bytes(g))
+                out.extend(self.encode_bytes(enc.decode_single_token_bytes(g)))
         return out
 
     def decode(self, ids) -> str:
         return self.decode_bytes(ids).decode("utf-8", errors="replace")
+
+    def encode_bytes(self, data: bytes) -> list[int]:
+        """Raw bytes as single-byte tokens (any bytes, valid UTF-8 or not)."""
+        return [int(self._compact[self._byte_ids[b]]) for b in data]
 
     def decode_bytes(self, ids) -> bytes:
         ids = np.asarray(list(ids), dtype=np.int64)
@@ -161,3 +167,47 @@ def make_tokenizer(kind: str, text: str):
     if kind == "bpe":
         return BPETokenizer.from_text(text)
     raise ValueError(f"Tokenizer must be 'char' or 'bpe', got {kind!r}.")
+
+
+class StreamDecoder:
+    """Token ids to text as they arrive, one piece per token, for text that streams.
+
+    A BPE token holds bytes, and may end in the middle of a multi-byte character: such bytes
+    wait in Python's incremental UTF-8 decoder until the character is complete, so the pieces,
+    joined, are exactly the full decode (invalid bytes become U+FFFD in both, wherever the
+    stream was cut). A char token is always one whole character.
+    """
+
+    def __init__(self, tokenizer):
+        self.tokenizer = tokenizer
+        self._utf8 = codecs.getincrementaldecoder("utf-8")(errors="replace") if tokenizer.kind == "bpe" else None
+
+    def push(self, token_id: int) -> str:
+        """The text this token completes ("" while a character is still incomplete)."""
+        if self._utf8 is None:
+            return self.tokenizer.decode([token_id])
+        return self._utf8.decode(self.tokenizer.decode_bytes([token_id]))
+
+    def flush(self, drop_incomplete: bool = False) -> str:
+        """What is still waiting: U+FFFD for a character that never completed, as the full decode
+        gives, or nothing with drop_incomplete (a stream cut short by a token limit ends cleanly)."""
+        if self._utf8 is None:
+            return ""
+        if drop_incomplete:
+            self._utf8.reset()
+            return ""
+        return self._utf8.decode(b"", final=True)
+
+
+def text_pieces(tokenizer, ids: Iterable[int], drop_incomplete: bool = False) -> Iterator[str]:
+    """The text of a stream of token ids, a piece as soon as it is whole (empty pieces skipped).
+    Joined, the pieces are tokenizer.decode(ids); with drop_incomplete, without the replacement
+    character for a last character that the stream cut in half."""
+    decoder = StreamDecoder(tokenizer)
+    for token_id in ids:
+        piece = decoder.push(int(token_id))
+        if piece:
+            yield piece
+    tail = decoder.flush(drop_incomplete)
+    if tail:
+        yield tail

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import torch
 
 from gpt.checks import parse_float, parse_int, parse_text
-from gpt.sample import StreamDecoder
+from gpt.tokenizer import text_pieces
 from gpt.sampling import filter_logits
 from viz import next_token_bars
 
@@ -63,17 +63,12 @@ def stream_text(handle: ModelHandle, s: SamplingSettings):
         top_p=s.top_p,
         generator=generator,
     )
-    decoder = StreamDecoder(tokenizer)
     text = s.prompt
     yield text
-    for token in _each_step_in_this_thread(tokens):
-        piece = decoder.push(int(token[0, 0]))
-        if piece:
-            text += piece
-            yield text
-    tail = decoder.flush()
-    if tail:
-        yield text + tail
+    new_ids = (token[0, 0] for token in _each_step_in_this_thread(tokens))
+    for piece in text_pieces(tokenizer, new_ids, drop_incomplete=True):
+        text += piece
+        yield text
 
 
 def _each_step_in_this_thread(tokens):

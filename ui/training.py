@@ -17,7 +17,7 @@ import torch
 
 from gpt import GPT, GPTConfig, TrainConfig, Trainer, TrainingDiverged, make_tokenizer, split_ids
 from gpt.checkpoint import save
-from gpt.sample import StreamDecoder
+from gpt.tokenizer import text_pieces
 from gpt.settings import TrainingSettings
 from viz import loss_curve
 
@@ -176,13 +176,10 @@ def _sample(model, tokenizer, text: str, step: int, val_loss) -> str:
     ids = tokenizer.encode(start)
     n_tokens = SAMPLE_CHARS if tokenizer.kind == "char" else SAMPLE_CHARS // 4
     generator = torch.Generator().manual_seed(7)
-    decoder = StreamDecoder(tokenizer)
-    out = [
-        decoder.push(int(t[0, 0]))
-        for t in model.generate_stream(torch.tensor([ids]), n_tokens, temperature=0.8, generator=generator)
-    ]
+    tokens = model.generate_stream(torch.tensor([ids]), n_tokens, temperature=0.8, generator=generator)
+    written = "".join(text_pieces(tokenizer, (t[0, 0] for t in tokens), drop_incomplete=True))
     loss = f", val loss {val_loss:.2f}" if val_loss is not None else ""
-    return f"— step {step}{loss} —\n" + ("".join(out) + decoder.flush()).strip("\n")
+    return f"— step {step}{loss} —\n" + written.strip("\n")
 
 
 def _probe(tokenizer, text: str, block_size: int) -> list[int]:
