@@ -67,19 +67,17 @@ def save(path, model: GPT, tokenizer, meta: dict | None = None) -> Path:
     return path
 
 
-def load(path, map_location: str = "cpu"):
-    """Read a checkpoint written by save(): returns (model, tokenizer, meta).
+def read_header(path):
+    """(config, tokenizer, meta) from a checkpoint's header, without reading a tensor: the shape a
+    file declares can be checked before anything is allocated.
 
-    FileNotFoundError when there is no file; ValueError when the file is not a whole,
-    valid Mirador checkpoint. Nothing in the file is ever executed.
-    """
+    FileNotFoundError when there is no file; ValueError when it is not a Mirador checkpoint."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"No checkpoint at {path}.")
     try:
         with safe_open(str(path), framework="pt", device="cpu") as f:
             header = f.metadata() or {}
-            tensors = {name: f.get_tensor(name) for name in f.keys()}
     except Exception as exc:  # truncated, random bytes, a pickle, ...: all unreadable as safetensors
         raise _not_ours(path, f"unreadable as safetensors: {type(exc).__name__}") from None
     if header.get("format") != FORMAT:
@@ -90,6 +88,22 @@ def load(path, map_location: str = "cpu"):
         meta = json.loads(header.get("meta", "{}"))
     except (KeyError, TypeError, ValueError) as exc:
         raise _not_ours(path, f"invalid header: {exc}") from None
+    return config, tokenizer, meta
+
+
+def load(path, map_location: str = "cpu"):
+    """Read a checkpoint written by save(): returns (model, tokenizer, meta).
+
+    FileNotFoundError when there is no file; ValueError when the file is not a whole,
+    valid Mirador checkpoint. Nothing in the file is ever executed.
+    """
+    path = Path(path)
+    config, tokenizer, meta = read_header(path)
+    try:
+        with safe_open(str(path), framework="pt", device="cpu") as f:
+            tensors = {name: f.get_tensor(name) for name in f.keys()}
+    except Exception as exc:  # the header read, but the tensors are cut short or malformed
+        raise _not_ours(path, f"unreadable as safetensors: {type(exc).__name__}") from None
     if tokenizer.vocab_size != config.vocab_size:
         raise _not_ours(path, f"tokenizer has {tokenizer.vocab_size} tokens, model expects {config.vocab_size}")
     with torch.device("meta"):  # shapes only: nothing is allocated before the file is validated

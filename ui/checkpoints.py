@@ -8,15 +8,14 @@ parameter cap.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 import torch
-from safetensors import safe_open
 
 import gpt
 from gpt import GPT, GPTConfig, make_tokenizer
+from gpt.checkpoint import read_header
 from gpt.device import resolve_device
 
 from . import limits, threads
@@ -63,17 +62,6 @@ def check_upload(path) -> Path:
     return path
 
 
-def _declared_config(path: Path) -> GPTConfig | None:
-    """The shape a checkpoint's header declares, read without loading a tensor (None when the
-    header is unreadable: gpt.load then says what is wrong with the file)."""
-    try:
-        with safe_open(str(path), framework="pt", device="cpu") as f:
-            header = f.metadata() or {}
-        return GPTConfig.from_dict(json.loads(header["config"]))
-    except Exception:  # not safetensors, no Mirador header, a bad config: all gpt.load's to explain
-        return None
-
-
 def check_shape(name: str, config: GPTConfig) -> None:
     """Refuse a model over the app's caps: the parameter count and the context length."""
     if config.num_parameters > limits.MAX_PARAMETERS:
@@ -93,9 +81,8 @@ def load_upload(path) -> ModelHandle:
 
     The shape is checked from the header before any tensor is read or any model built."""
     path = check_upload(path)
-    declared = _declared_config(path)
-    if declared is not None:
-        check_shape(path.name, declared)
+    declared, _, _ = read_header(path)  # a file that is not a Mirador checkpoint is refused here, saying why
+    check_shape(path.name, declared)
     model, tokenizer, meta = gpt.load(path, map_location=str(resolve_device("auto")))
     check_shape(path.name, model.config)
     params = model.num_parameters()
