@@ -5,6 +5,9 @@ import torch
 
 from gpt import GPT, GPTConfig
 
+# The served app, API clients and headless Chromium, for the tests that need them (tests/apps.py).
+pytest_plugins = ["apps"]
+
 ENGLISH = (
     "The quick brown fox jumps over the lazy dog. It was the best of times, it was the "
     "worst of times; to be, or not to be, that is the question. Hello world, hello again!\n"

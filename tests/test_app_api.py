@@ -3,68 +3,29 @@
 from __future__ import annotations
 
 import json
-import socket
 import time
 
 import pytest
-import torch
-
-import gpt
-from app import create_app
-from gpt import GPT, GPTConfig, make_tokenizer
+from apps import app_error, new_client, train_args
+from apps import generate as generate_call
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*no_silent_downcasting", "ignore:The copy keyword is deprecated")
 
-CORPUS = "ROMEO:\nBut soft, what light through yonder window breaks?\nab " * 20
 ABAB = "ab" * 300
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("app")
-    tokenizer = make_tokenizer("char", CORPUS)
-    torch.manual_seed(0)
-    model = GPT(GPTConfig(vocab_size=tokenizer.vocab_size, block_size=64, n_layer=2, n_head=2, n_embd=16))
-    checkpoint = gpt.save(folder / "tiny.safetensors", model, tokenizer, {})
-    corpus = folder / "corpus.txt"
-    corpus.write_text(CORPUS, encoding="utf-8")
-    demo = create_app(default_model_path=checkpoint, corpus_path=corpus)
-    demo.queue(default_concurrency_limit=1)
-    port = free_port()
-    demo.launch(prevent_thread_lock=True, server_port=port, quiet=True)
-    yield demo, f"http://127.0.0.1:{port}/"
-    demo.close()
+@pytest.fixture
+def server(app):
+    return app
 
 
 @pytest.fixture
-def client(server):
-    from gradio_client import Client
-
-    return Client(server[1], verbose=False)
+def client(app):
+    return new_client(app[1])
 
 
-def new_client(server):
-    from gradio_client import Client
-
-    return Client(server[1], verbose=False)
-
-
-def error_of(call) -> str:
-    from gradio_client.exceptions import AppError
-
-    with pytest.raises(AppError) as info:
-        call()
-    return str(info.value)
-
-
-def generate(client, prompt="ROMEO:", max_new_tokens=40, temperature=0.8, top_k=0, top_p=1.0, seed=1):
-    return client.predict(prompt, max_new_tokens, temperature, top_k, top_p, seed, api_name="/generate")
+def generate(client, prompt="ROMEO:", max_new_tokens=40, **sampling):
+    return generate_call(client, prompt, max_new_tokens, **sampling)
 
 
 def test_generate_same_seed_same_text(client):
@@ -104,14 +65,14 @@ def test_attention_returns_one_heatmap_per_head(client):
     ],
 )
 def test_bad_inputs_say_what_to_change_and_the_app_keeps_serving(client, call, words):
-    assert words in error_of(lambda: call(client))
+    assert words in app_error(lambda: call(client))
     assert generate(client, max_new_tokens=3).startswith("ROMEO:")
 
 
 def test_training_in_one_session_leaves_the_other_alone(server):
-    alice, bob = new_client(server), new_client(server)
+    alice, bob = new_client(server[1]), new_client(server[1])
     before = generate(alice, prompt="ab", temperature=0.0)
-    outputs = bob.predict(ABAB, "char", 1, 1, 16, 8, 40, 8, 1e-2, 0.0, 30, 0, api_name="/train")
+    outputs = bob.predict(*train_args(text=ABAB, max_steps=40), api_name="/train")
     assert "Done at step 40" in outputs[0]
     assert generate(bob, prompt="ab", max_new_tokens=10, temperature=0.0) == "ab" * 6
     assert generate(alice, prompt="ab", temperature=0.0) == before
@@ -122,17 +83,17 @@ def test_training_in_one_session_leaves_the_other_alone(server):
 
 
 def test_second_training_from_a_session_is_refused_and_stop_keeps_a_model(server):
-    carol = new_client(server)
+    carol = new_client(server[1])
     registry = server[0].context.registry
-    first = carol.submit(ABAB, "char", 1, 1, 16, 8, 5000, 8, 1e-2, 0.0, 60, 0, api_name="/train")
+    first = carol.submit(*train_args(text=ABAB, max_steps=5000, time_budget_s=60), api_name="/train")
     deadline = time.monotonic() + 30
     while not first.outputs() and time.monotonic() < deadline:  # wait for its first progress update
         time.sleep(0.05)
     assert first.outputs() and not first.done()
-    message = error_of(lambda: carol.predict(ABAB, "char", 1, 1, 16, 8, 20, api_name="/train"))
+    message = app_error(lambda: carol.predict(ABAB, "char", 1, 1, 16, 8, 20, api_name="/train"))
     assert "already have a training" in message
     assert registry.job(carol.session_hash) is not None
-    dave = new_client(server)  # sampling and attention do not wait behind the training
+    dave = new_client(server[1])  # sampling and attention do not wait behind the training
     assert generate(dave, max_new_tokens=5).startswith("ROMEO:")
     assert dave.predict("But", 0, api_name="/attention")["type"] == "plotly"
     assert not first.done()

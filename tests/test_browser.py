@@ -9,117 +9,31 @@ when MIRADOR_SCREENSHOTS is set.
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
 import time
-from pathlib import Path
-from urllib.parse import urlparse
 
 import pytest
-import torch
+from apps import ROOT, Watcher, bundled_or_tiny, open_tab, serving, shoot
 
 import gpt
-from gpt import GPT, GPTConfig, make_tokenizer
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.filterwarnings("ignore:.*no_silent_downcasting", "ignore:The copy keyword is deprecated"),
 ]
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-ROOT = Path(__file__).resolve().parent.parent
-SCREENSHOTS = ROOT / "screenshots"
-
-if not Path(CHROMIUM).exists():
-    pytest.skip(f"{CHROMIUM} is not installed", allow_module_level=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def bundled_or_tiny_model(folder: Path) -> Path:
-    """The bundled model when it exists (realistic screenshots), else a tiny random one."""
-    configured = Path(os.environ.get("MIRADOR_MODEL", ROOT / "assets" / "shakespeare-char.safetensors"))
-    if configured.is_file():
-        return configured
-    tokenizer = make_tokenizer("char", (ROOT / "assets" / "shakespeare.txt").read_text(encoding="utf-8"))
-    torch.manual_seed(0)
-    model = GPT(GPTConfig(vocab_size=tokenizer.vocab_size, block_size=64, n_layer=2, n_head=4, n_embd=32))
-    return gpt.save(folder / "tiny.safetensors", model, tokenizer, {"note": "random weights for the browser test"})
-
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    from app import create_app
-
-    demo = create_app(default_model_path=bundled_or_tiny_model(tmp_path_factory.mktemp("model")))
-    demo.queue(default_concurrency_limit=1)
-    port = free_port()
-    demo.launch(prevent_thread_lock=True, server_port=port, quiet=True)
-    yield demo, f"http://127.0.0.1:{port}/"
-    demo.close()
+    """An app of this module's own, serving the bundled model (realistic screenshots)."""
+    folder = tmp_path_factory.mktemp("browser-app")
+    corpus = (ROOT / "assets" / "shakespeare.txt").read_text(encoding="utf-8")
+    with serving(folder, corpus, checkpoint=bundled_or_tiny(folder)) as served:
+        yield served
 
 
 @pytest.fixture(scope="module")
 def app_url(server):
     return server[1]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
-
-
-class Watcher:
-    """Collects page errors and requests that leave the app's host."""
-
-    def __init__(self, page, app_url: str):
-        self.host = urlparse(app_url).netloc
-        self.errors: list[str] = []
-        self.foreign: list[str] = []
-        page.on("pageerror", lambda exc: self.errors.append(str(exc)))
-        page.on("request", self._request)
-
-    def _request(self, request):
-        url = urlparse(request.url)
-        if url.scheme in ("data", "blob", "about"):
-            return
-        if url.netloc != self.host:
-            self.foreign.append(request.url)
-
-    def check(self):
-        assert not self.errors, f"JavaScript errors in the page: {self.errors}"
-        assert not self.foreign, f"requests left the machine: {self.foreign}"
-
-
-def shoot(page, name: str, tmp_path: Path, full_page: bool = True) -> Path:
-    path = tmp_path / f"{name}.png"
-    page.screenshot(path=str(path), full_page=full_page)
-    if os.environ.get("MIRADOR_SCREENSHOTS"):
-        SCREENSHOTS.mkdir(exist_ok=True)
-        shutil.copy(path, SCREENSHOTS / path.name)
-    return path
-
-
-def open_tab(page, name: str):
-    page.get_by_role("tab", name=name).click()
 
 
 def set_number(page, elem_id: str, value):

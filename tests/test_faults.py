@@ -17,7 +17,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from test_reliability_api import app_error, generate, new_client, shared_app, train_args
+from apps import app_error, generate, new_client, train_args
 
 import gpt
 from gpt import Trainer
@@ -30,11 +30,6 @@ AB = "ab" * 400  # a text whose model can only ever write 'a' and 'b'
 XY = "xy" * 400
 # A step of about 0.1 s on one core: long enough that a Stop lands inside one.
 SLOW_STEPS = dict(n_layer=2, n_head=4, n_embd=128, block_size=64, batch_size=32, max_steps=5000, time_budget_s=120, learning_rate=3e-3)
-
-
-@pytest.fixture(scope="module")
-def app(request, tmp_path_factory):
-    return shared_app(request, tmp_path_factory)
 
 
 class Steps:

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 import torch
+from apps import CORPUS, RawSession
 from safetensors.torch import save as safetensors_bytes
-from test_reliability_api import CORPUS, RawSession, shared_app
 
 import gpt
 from gpt import GPT, GPTConfig, make_tokenizer
@@ -125,11 +125,6 @@ HOSTILE = [
     ("a context over the app's cap", "long.safetensors", lambda m: valid_bytes(block_size=2048), "has a context of 2048 tokens; this app serves at most 256"),
     ("a model over the app's parameter cap", "big.safetensors", lambda m: valid_bytes(n_layer=7, n_head=6, n_embd=384, block_size=64), "parameters; this app serves at most 12,000,000"),
 ]
-
-
-@pytest.fixture(scope="module")
-def app(request, tmp_path_factory):
-    return shared_app(request, tmp_path_factory)
 
 
 @pytest.fixture

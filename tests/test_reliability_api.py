@@ -5,179 +5,36 @@ Every bad call must be answered by a message that says what to change, and leave
 caller's session exactly as it was: after each one, the same client's /generate with a
 fixed seed returns the same text as before, from the same model object.
 
-This module also holds the small helpers the other reliability modules share
-(start_app, RawSession, tiny checkpoints); they import them from here.
+The served app, clients and RawSession come from tests/apps.py.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import secrets
-import socket
 import sys
 import threading
 import time
-from contextlib import contextmanager
-from pathlib import Path
 
 import httpx
 import pytest
-import torch
-
-import gpt
-from gpt import GPT, GPTConfig, make_tokenizer
+from apps import (
+    CORPUS,
+    ROOT,
+    RawSession,
+    app_error,
+    generate,
+    new_client,
+    serving,
+    train_args,
+)
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*no_silent_downcasting", "ignore:The copy keyword is deprecated")
 
-ROOT = Path(__file__).resolve().parent.parent
-CORPUS = "ROMEO:\nBut soft, what light through yonder window breaks?\nab " * 20
 LOOPBACK = {"127.0.0.1", "::1", "localhost", "::ffff:127.0.0.1"}
 
 
-# --- shared helpers (imported by the other test_reliability_*/test_faults/test_hostile modules) ---
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def tiny_checkpoint(folder: Path, text: str = CORPUS, name: str = "tiny.safetensors", seed: int = 0, **shape) -> Path:
-    tokenizer = make_tokenizer("char", text)
-    config = dict(vocab_size=tokenizer.vocab_size, block_size=64, n_layer=2, n_head=2, n_embd=16)
-    config.update(shape)
-    torch.manual_seed(seed)
-    return gpt.save(Path(folder) / name, GPT(GPTConfig(**config)), tokenizer, {})
-
-
-@contextmanager
-def serving(folder: Path, text: str = CORPUS, heartbeat_s: float | None = None):
-    """The app on 127.0.0.1 with a tiny default model; yields (demo, url)."""
-    from app import create_app
-
-    folder = Path(folder)
-    checkpoint = tiny_checkpoint(folder, text)
-    corpus = folder / "corpus.txt"
-    corpus.write_text(text, encoding="utf-8")
-    before = os.environ.get("GRADIO_HEARTBEAT_INTERVAL")
-    if heartbeat_s is not None:  # read by Gradio at each heartbeat: a closed client is noticed sooner
-        os.environ["GRADIO_HEARTBEAT_INTERVAL"] = str(heartbeat_s)
-    demo = create_app(default_model_path=checkpoint, corpus_path=corpus)
-    demo.queue(default_concurrency_limit=1)
-    port = free_port()
-    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
-    try:
-        yield demo, f"http://127.0.0.1:{port}/"
-    finally:
-        demo.close()
-        if heartbeat_s is not None:
-            if before is None:
-                os.environ.pop("GRADIO_HEARTBEAT_INTERVAL", None)
-            else:
-                os.environ["GRADIO_HEARTBEAT_INTERVAL"] = before
-
-
-def new_client(url: str):
-    from gradio_client import Client
-
-    return Client(url, verbose=False)
-
-
-def app_error(call) -> str:
-    """The message of the gradio_client AppError that call() must raise."""
-    from gradio_client.exceptions import AppError
-
-    with pytest.raises(AppError) as info:
-        call()
-    return str(info.value)
-
-
-def generate(client, prompt="ROMEO:", max_new_tokens=8, temperature=0.8, top_k=0, top_p=1.0, seed=1):
-    return client.predict(prompt, max_new_tokens, temperature, top_k, top_p, seed, api_name="/generate")
-
-
-TRAIN_DEFAULTS = dict(
-    text="ab" * 300, tokenizer="char", n_layer=1, n_head=1, n_embd=16, block_size=8, max_steps=20,
-    batch_size=8, learning_rate=1e-2, dropout=0.0, time_budget_s=30, warmup_steps=2, watch_layer=0,
-)
-
-
-def train_args(**overrides) -> tuple:
-    values = dict(TRAIN_DEFAULTS)
-    values.update(overrides)
-    return tuple(values.values())
-
-
-class RawSession:
-    """Calls any event, public or private, the way the browser does: POST
-    /gradio_api/queue/join, then read the answer from the SSE stream /gradio_api/queue/data."""
-
-    def __init__(self, url: str, session_hash: str | None = None):
-        self.url = url.rstrip("/") + "/"
-        self.session_hash = session_hash or secrets.token_hex(6)
-        self.http = httpx.Client(timeout=120, trust_env=False)
-        self.config = self.http.get(self.url + "config").json()
-        self.deps = {d["api_name"]: d for d in self.config["dependencies"]}
-
-    def close(self):
-        self.http.close()
-
-    def upload(self, name: str, data: bytes) -> httpx.Response:
-        return self.http.post(self.url + "gradio_api/upload", files={"files": (name, data)})
-
-    def uploaded(self, name: str, data: bytes) -> dict:
-        """Upload through the app's upload route and return the FileData the handler receives."""
-        response = self.upload(name, data)
-        assert response.status_code == 200, response.text
-        return {"path": response.json()[0], "orig_name": name, "meta": {"_type": "gradio.FileData"}}
-
-    def call(self, api_name: str, *data, timeout: float = 120) -> dict:
-        """The final message of one event: {"success": bool, "output": {"data"| "error"}}."""
-        dep = self.deps[api_name]
-        trigger = dep["targets"][0][0] if dep["targets"] else None
-        body = {"data": list(data), "fn_index": dep["id"], "trigger_id": trigger, "session_hash": self.session_hash, "event_data": None}
-        response = self.http.post(self.url + "gradio_api/queue/join", content=json.dumps(body), headers={"Content-Type": "application/json"})
-        response.raise_for_status()
-        event_id = response.json()["event_id"]
-        deadline = time.monotonic() + timeout
-        with self.http.stream("GET", self.url + "gradio_api/queue/data", params={"session_hash": self.session_hash}, timeout=timeout) as stream:
-            for line in stream.iter_lines():
-                if time.monotonic() > deadline:
-                    break
-                if not line.startswith("data:"):
-                    continue
-                message = json.loads(line[5:])
-                if message.get("event_id") == event_id and message.get("msg") == "process_completed":
-                    return message
-        raise TimeoutError(f"{api_name} did not complete in {timeout} s")
-
-    def error(self, api_name: str, *data) -> str:
-        message = self.call(api_name, *data)
-        assert message["success"] is False, f"{api_name} was expected to fail: {message}"
-        return str(message["output"].get("error"))
-
-
-_SHARED: dict = {}
-
-
-def shared_app(request, tmp_path_factory):
-    """One served app for all the reliability modules (each test uses sessions of its own);
-    closed when pytest ends. Starting the app costs seconds, so it is started once."""
-    if "app" not in _SHARED:
-        context = serving(tmp_path_factory.mktemp("reliability-app"))
-        _SHARED["app"] = context.__enter__()
-        request.config.add_cleanup(lambda: (context.__exit__(None, None, None), _SHARED.clear()))
-    return _SHARED["app"]
-
-
 # --- the catalogue -----------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def app(request, tmp_path_factory):
-    return shared_app(request, tmp_path_factory)
 
 
 @pytest.fixture(scope="module")

@@ -11,56 +11,14 @@ import pickle
 import random
 import time
 from pathlib import Path
-from urllib.parse import urlparse
 
 import pytest
-from test_browser import browser  # noqa: F401  (the Chromium fixture; skips the module without chromium)
-from test_reliability_api import shared_app, train_args
+from apps import Watcher, expect_toast, new_client, open_tab, train_args
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.filterwarnings("ignore:.*no_silent_downcasting", "ignore:The copy keyword is deprecated"),
 ]
-
-@pytest.fixture(scope="module")
-def app(request, tmp_path_factory):
-    return shared_app(request, tmp_path_factory)
-
-
-class Watcher:
-    """Page errors, and requests to any host other than the app's."""
-
-    def __init__(self, page, url: str):
-        self.host = urlparse(url).netloc
-        self.errors: list[str] = []
-        self.foreign: list[str] = []
-        self.requests = 0
-        page.on("pageerror", lambda exc: self.errors.append(str(exc)))
-        page.on("request", self._request)
-
-    def _request(self, request):
-        self.requests += 1
-        url = urlparse(request.url)
-        if url.scheme in ("data", "blob", "about"):
-            return
-        if url.netloc != self.host:
-            self.foreign.append(request.url)
-
-    def check(self):
-        assert self.requests > 10, "the watcher saw no traffic: the test is blind"
-        assert not self.errors, f"JavaScript errors in the page: {self.errors}"
-        assert not self.foreign, f"requests left the machine: {self.foreign}"
-
-
-def expect_toast(page, fragment: str, timeout: float = 30_000):
-    toast = page.locator(".toast-body").filter(has_text=fragment)
-    toast.first.wait_for(timeout=timeout)
-    return toast.first.inner_text()
-
-
-def open_tab(page, name: str):
-    page.get_by_role("tab", name=name).click()
-
 
 class Payload:
     def __init__(self, marker):
@@ -132,7 +90,6 @@ def test_bad_input_in_the_browser_shows_a_toast_and_the_page_keeps_working(brows
 
 
 def test_closing_the_tab_mid_training_frees_the_cpu_and_the_next_user_trains(browser, app, monkeypatch):
-    from test_reliability_api import new_client
 
     monkeypatch.setenv("GRADIO_HEARTBEAT_INTERVAL", "1")  # Gradio reads it when the page opens its heartbeat
     demo, url = app

@@ -3,7 +3,6 @@
 import json
 
 import numpy as np
-import plotly.graph_objects as go
 import pytest
 import torch
 
