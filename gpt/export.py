@@ -39,10 +39,6 @@ from .hf_weights import expand_vocabulary, from_gpt2, to_gpt2
 from .model import GPT
 from .tokenizer import GPT2_END_OF_TEXT_ID, BPETokenizer
 
-# The app's caps (ui/limits.py MAX_PARAMETERS, MAX_BLOCK_SIZE), the command line's defaults for
-# --from-hf. gpt/ never imports ui/; tests/test_export.py keeps the two equal.
-APP_MAX_PARAMETERS = 12_000_000
-APP_MAX_BLOCK_SIZE = 256
 MIRADOR_JSON = "mirador.json"  # the export's own record: kept GPT-2 ids and training metadata
 PREFIX = "transformer."  # GPT2LMHeadModel's name for its GPT2Model
 GELU_TANH = ("gelu_new", "gelu_pytorch_tanh", "gelu_fast")  # approximations of exact GELU
@@ -199,8 +195,7 @@ def _check_caps(name: str, config: GPTConfig, max_parameters, max_block_size, hi
     if max_parameters is not None and config.num_parameters > max_parameters:
         raise ValueError(
             f"{name} has {config.num_parameters:,} parameters, over the cap of {max_parameters:,}{hint}: import "
-            "a smaller model, or raise the cap (--max-parameters) to convert it for `python -m gpt.sample` "
-            f"(the app serves at most {APP_MAX_PARAMETERS:,})."
+            "a smaller model, or raise the cap (--max-parameters)."
         )
     if max_block_size is not None and config.block_size > max_block_size:
         raise ValueError(
@@ -308,9 +303,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("target", type=Path, help="the folder to write; with --from-hf, the checkpoint to write")
     p.add_argument("--from-hf", action="store_true", help="import: a GPT-2-architecture folder to a Mirador checkpoint")
     p.add_argument("--overwrite", action="store_true", help="replace an existing export or checkpoint")
-    caps = p.add_argument_group("caps for --from-hf (defaults: the app's, so the Model tab accepts the result)")
-    caps.add_argument("--max-parameters", type=int, default=APP_MAX_PARAMETERS, help="default %(default)s")
-    caps.add_argument("--max-block-size", type=int, default=APP_MAX_BLOCK_SIZE, help="default %(default)s")
+    caps = p.add_argument_group(
+        "caps for --from-hf: refuse larger models before reading a tensor (default: none; the app's Model tab "
+        "refuses uploads over its own caps, ui/limits.py, with a message)"
+    )
+    caps.add_argument("--max-parameters", type=int, default=None, help="most parameters to accept")
+    caps.add_argument("--max-block-size", type=int, default=None, help="longest context (n_positions) to accept")
     return p
 
 

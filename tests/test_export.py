@@ -287,15 +287,14 @@ def test_a_folder_without_a_tokenizer_mirador_reads_is_refused(exported, tmp_pat
     assert not out.exists()
 
 
-def test_caps_default_to_the_apps_and_refuse_with_a_message(exported, tmp_path, capsys):
-    assert export_cli.APP_MAX_PARAMETERS == limits.MAX_PARAMETERS
-    assert export_cli.APP_MAX_BLOCK_SIZE == limits.MAX_BLOCK_SIZE
+def test_caps_refuse_with_a_message(exported, tmp_path, capsys):
     folder = Path(shutil.copytree(exported[4], tmp_path / "hf"))
     with pytest.raises(ValueError, match="over the cap of 1,000"):
         import_from_hf(folder, tmp_path / "a.safetensors", max_parameters=1000)
     config = json.loads((folder / "config.json").read_text())
     (folder / "config.json").write_text(json.dumps({**config, "n_positions": 512}))
-    assert export_cli.main(["--from-hf", str(folder), str(tmp_path / "b.safetensors")]) == 2
+    cap = ["--max-block-size", str(limits.MAX_BLOCK_SIZE)]
+    assert export_cli.main(["--from-hf", str(folder), str(tmp_path / "b.safetensors"), *cap]) == 2
     assert "context of 512 tokens, over the cap of 256" in capsys.readouterr().err
 
 
