@@ -236,10 +236,26 @@ def generate_call(c, prompt="ROMEO:\n", max_new_tokens=200, temperature=1.0, see
 
 
 def train_args(text: str, settings, watch_layer: int = 0) -> tuple:
-    """The positional arguments of /train for these TrainingSettings: the text, the form's fields, the layer to watch."""
+    """The positional arguments of /train for these TrainingSettings: the text, the form's fields, the
+    layer to watch. A field left to the run (None) is sent as the value the run would choose."""
     from gpt.settings import FORM_FIELDS
 
-    return (text, *(getattr(settings, name) for name in FORM_FIELDS), watch_layer)
+    resolved = settings.train_config()
+    values = [getattr(settings, name) for name in FORM_FIELDS]
+    values = [getattr(resolved, name) if v is None else v for name, v in zip(FORM_FIELDS, values)]
+    return (text, *values, watch_layer)
+
+
+def can_generate(url: str) -> None:
+    """Ready: a /generate with the bundled model's prompt succeeds."""
+    generate_call(client(url), max_new_tokens=1)
+
+
+def config_answers(url: str) -> None:
+    """Ready: the app serves its config (for any default model, whatever prompt it can encode)."""
+    import httpx
+
+    httpx.get(url + "config", timeout=2, trust_env=False).raise_for_status()
 
 
 class AppProcess:
@@ -248,7 +264,8 @@ class AppProcess:
     with AppProcess(env={...}) as app: app.url, app.ready_s, app.rss_mb()
     """
 
-    def __init__(self, env: dict | None = None, ready_timeout_s: float = 120.0, log_name: str = "app"):
+    def __init__(self, env: dict | None = None, ready_timeout_s: float = 120.0, log_name: str = "app", ready_check=None):
+        self.ready_check = ready_check or can_generate
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         self.env = {**os.environ, "GRADIO_SERVER_PORT": str(self.port), "GRADIO_SERVER_NAME": "127.0.0.1", **(env or {})}
@@ -269,7 +286,7 @@ class AppProcess:
         return self
 
     def _wait_ready(self, start: float) -> float:
-        """Seconds from launch until a /generate call succeeds: the page can generate."""
+        """Seconds from launch until ready_check(url) succeeds (by default a /generate: the page can generate)."""
         deadline = start + self.ready_timeout_s
         last_error = None
         while time.perf_counter() < deadline:
@@ -282,8 +299,7 @@ class AppProcess:
                 time.sleep(0.05)
                 continue
             try:
-                c = client(self.url)
-                generate_call(c, max_new_tokens=1)
+                self.ready_check(self.url)
                 return time.perf_counter() - start
             except Exception as exc:  # not ready yet (routes still mounting)
                 last_error = exc

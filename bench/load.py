@@ -28,9 +28,7 @@ import os
 import platform
 import random
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -38,16 +36,14 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-# The load clients are gradio_client, which asks the Hugging Face Hub for things when it is
-# imported and when a Client is built: keep the test itself offline, like the app.
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
-os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
-
-import httpx
 import psutil
 
-ROOT = Path(__file__).resolve().parent.parent
+if __package__ in (None, ""):  # run as a script (python bench/<name>.py): import bench.* from the repo root
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import ROOT, AppProcess, config_answers, train_args  # noqa: E402
+from gpt.settings import TrainingSettings  # noqa: E402
+
 RESULTS = ROOT / "bench" / "RESULTS.md"
 START, END = "<!-- load -->", "<!-- /load -->"
 # 16 disjoint alphabets of 3 characters (48 distinct letters), one per session, reused beyond 16.
@@ -65,12 +61,6 @@ def context(i: int) -> int:
     return 8 + (i % 16)  # 8..23 tokens: each session's attention views have their own size
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -83,69 +73,27 @@ def percentile(values: list[float], q: float) -> float:
 # --- the server --------------------------------------------------------------------------------
 
 
-class Server:
-    def __init__(self, scratch: Path, model: str | None):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}/"
-        self.scratch = scratch
-        env = dict(os.environ)
-        env.update(
-            GRADIO_SERVER_NAME="127.0.0.1",
-            GRADIO_SERVER_PORT=str(self.port),
-            GRADIO_HEARTBEAT_INTERVAL="1",
-            GRADIO_TEMP_DIR=str(scratch / "gradio"),
-            TMPDIR=str(scratch),
-            PYTHONUNBUFFERED="1",
-        )
-        if model:
-            env["MIRADOR_MODEL"] = str(Path(model).resolve())
-        self.log = open(scratch / "server.log", "w")  # noqa: SIM115 (closed in stop())
-        self.process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
-        self.ps = psutil.Process(self.process.pid)
-
-    def wait_ready(self, timeout: float = 240) -> float:
-        start = time.monotonic()
-        while time.monotonic() - start < timeout:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"the app exited with {self.process.returncode}: see {self.scratch / 'server.log'}")
-            try:
-                if httpx.get(self.url + "config", timeout=2, trust_env=False).status_code == 200:
-                    return time.monotonic() - start
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.25)
-        raise TimeoutError(f"the app did not start within {timeout} s")
-
-    def rss(self) -> int:
-        return self.ps.memory_info().rss
-
-    def session_folders(self) -> int:
-        """Sessions holding a model of their own: each has a folder under the app's workdir."""
-        return sum(1 for d in self.scratch.glob("mirador-sessions-*/*") if d.is_dir())
-
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=15)
-        self.log.close()
+def session_folders(scratch: Path) -> int:
+    """Sessions holding a model of their own: each has a folder under the app's workdir."""
+    return sum(1 for d in scratch.glob("mirador-sessions-*/*") if d.is_dir())
 
 
-def settle_rss(server: Server, seconds: float = 3.0) -> int:
+def rss(server: AppProcess) -> int:
+    return int(server.rss_mb(children=False) * 2**20)
+
+
+def settle_rss(server: AppProcess, seconds: float = 3.0) -> int:
     samples = []
     end = time.monotonic() + seconds
     while time.monotonic() < end:
-        samples.append(server.rss())
+        samples.append(rss(server))
         time.sleep(0.25)
     return int(statistics.median(samples))
 
 
-def wait_sessions_freed(server: Server, timeout: float) -> float:
+def wait_sessions_freed(scratch: Path, timeout: float) -> float:
     start = time.monotonic()
-    while server.session_folders() and time.monotonic() - start < timeout:
+    while session_folders(scratch) and time.monotonic() - start < timeout:
         time.sleep(0.2)
     return time.monotonic() - start
 
@@ -272,11 +220,20 @@ def run(sessions: int, seconds: float, model: str | None, train_steps: int) -> d
 
     load_at_start = round(os.getloadavg()[0], 2)
     scratch = Path(tempfile.mkdtemp(prefix="mirador-load-"))
-    server = Server(scratch, model)
+    env = dict(
+        GRADIO_HEARTBEAT_INTERVAL="1",  # a client that leaves is noticed within seconds
+        GRADIO_TEMP_DIR=str(scratch / "gradio"),
+        TMPDIR=str(scratch),  # the app's session folders land here, where they can be counted
+        PYTHONUNBUFFERED="1",
+    )
+    if model:
+        env["MIRADOR_MODEL"] = str(Path(model).resolve())
     peak = {"rss": 0}
     monitoring = threading.Event()
+    server = AppProcess(env=env, ready_timeout_s=240, log_name="load", ready_check=config_answers)
     try:
-        startup_s = server.wait_ready()
+        server.__enter__()
+        startup_s = server.ready_s
 
         # Warm-up: one visitor uses every endpoint once and leaves. Idle is measured after it,
         # so one-off costs (lazy imports, the step-time calibration, thread pools) are not
@@ -286,12 +243,12 @@ def run(sessions: int, seconds: float, model: str | None, train_steps: int) -> d
         warm.predict("But soft", 0, api_name="/attention")
         warm.predict(*small_training(alphabet(0) * 100, 8, train_steps), api_name="/train")
         warm.close()
-        wait_sessions_freed(server, 30)
+        wait_sessions_freed(scratch, 30)
         idle = settle_rss(server)
 
         def monitor():
             while not monitoring.is_set():
-                peak["rss"] = max(peak["rss"], server.rss())
+                peak["rss"] = max(peak["rss"], rss(server))
                 time.sleep(0.25)
 
         watcher = threading.Thread(target=monitor, daemon=True)
@@ -318,14 +275,14 @@ def run(sessions: int, seconds: float, model: str | None, train_steps: int) -> d
         if hung:
             stats.errors.append(f"{hung} session(s) still busy {seconds + GRACE_S + 120:.0f} s after the start")
         elapsed = time.monotonic() - begin
-        held = server.session_folders()
+        held = session_folders(scratch)
 
         closing = time.monotonic()
         for client in clients:  # the users leave: Gradio's heartbeat ends, the app's unload frees their models
             client.close()
-        wait_sessions_freed(server, 60)
+        wait_sessions_freed(scratch, 60)
         freed_s = time.monotonic() - closing
-        left = server.session_folders()
+        left = session_folders(scratch)
         after = idle * 2
         settle_start = time.monotonic()
         while time.monotonic() - settle_start < 30:
@@ -334,7 +291,7 @@ def run(sessions: int, seconds: float, model: str | None, train_steps: int) -> d
                 break
         monitoring.set()
     finally:
-        server.stop()
+        server.__exit__(None, None, None)
         shutil.rmtree(scratch, ignore_errors=True)
 
     served = {k: len(v) for k, v in stats.latencies.items()}
