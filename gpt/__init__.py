@@ -1,10 +1,11 @@
 """Mirador's GPT library: a decoder-only transformer written from scratch, plus what it
 takes to train it, sample from it and save it. It knows nothing of the app around it."""
 
-from .checkpoint import load, save
+from .checkpoint import Checkpoint, load, load_checkpoint, save
 from .config import GPTConfig
 from .data import get_batch, split_ids
 from .model import GPT
+from .timeline import AttentionTimeline, snapshot_diff
 from .tokenizer import BPETokenizer, CharTokenizer, make_tokenizer, tokenizer_from_dict
 from .trainer import TrainConfig, Trainer, TrainEvent, TrainingDiverged
 
@@ -23,4 +24,8 @@ __all__ = [
     "TrainingDiverged",
     "save",
     "load",
+    "load_checkpoint",
+    "Checkpoint",
+    "AttentionTimeline",
+    "snapshot_diff",
 ]
