@@ -4,6 +4,7 @@ takes to train it, sample from it and save it. It knows nothing of the app aroun
 from .checkpoint import Checkpoint, load, load_checkpoint, save
 from .config import GPTConfig
 from .data import get_batch, split_ids
+from .head_metrics import HeadMetrics, head_metrics, tag_heads
 from .model import GPT
 from .timeline import AttentionTimeline, snapshot_diff
 from .tokenizer import BPETokenizer, CharTokenizer, make_tokenizer, tokenizer_from_dict
@@ -28,4 +29,7 @@ __all__ = [
     "Checkpoint",
     "AttentionTimeline",
     "snapshot_diff",
+    "HeadMetrics",
+    "head_metrics",
+    "tag_heads",
 ]

@@ -89,6 +89,13 @@ class AttentionTimeline:
     def steps(self) -> list[int]:
         return [snapshot.step for _, snapshot in self._kept]
 
+    @property
+    def maps(self) -> torch.Tensor:
+        """Every snapshot stacked, (S, n_layer, n_head, T, T) float16 (e.g. for head_metrics)."""
+        if not self._kept:
+            raise ValueError("The timeline has no snapshots yet.")
+        return torch.stack([s.maps for s in self.snapshots])
+
     def __len__(self) -> int:
         return len(self._kept)
 
@@ -120,12 +127,10 @@ class AttentionTimeline:
 
     def to_tensors(self) -> dict[str, torch.Tensor]:
         """The three tensors a checkpoint stores (see the module's docstring)."""
-        if not self._kept:
-            raise ValueError("The timeline has no snapshots yet: add one before saving it.")
         return {
+            MAPS: self.maps,  # (S, L, H, T, T) float16; ValueError when there are no snapshots
             PROBE: torch.tensor(self.probe_ids, dtype=torch.int64),  # (T,)
             STEPS: torch.tensor(self.steps, dtype=torch.int64),  # (S,)
-            MAPS: torch.stack([s.maps for s in self.snapshots]).contiguous(),  # (S, L, H, T, T) float16
         }
 
     @classmethod

@@ -131,6 +131,13 @@ def test_an_empty_timeline_has_no_tensors():
         AttentionTimeline(PROBE_IDS, CONFIG).to_tensors()
 
 
+def test_maps_stacks_the_snapshots():
+    timeline = timeline_with([1, 2, 3])
+    assert timeline.maps.shape == (3, 2, 3, 5, 5) and timeline.maps.dtype == torch.float16
+    for k, snapshot in enumerate(timeline.snapshots):
+        assert torch.equal(timeline.maps[k], snapshot.maps)
+
+
 def test_snapshot_diff():
     a, b = causal_maps(2, 3, seed=1).half(), causal_maps(2, 3, seed=2).half()
     diff = snapshot_diff(a, b)
