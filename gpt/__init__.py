@@ -6,6 +6,7 @@ from .config import GPTConfig
 from .data import get_batch, split_ids
 from .head_metrics import HeadMetrics, head_metrics, tag_heads
 from .model import GPT
+from .surprise import Surprise, token_losses, token_surprise, top_guesses
 from .timeline import AttentionTimeline, snapshot_diff
 from .tokenizer import BPETokenizer, CharTokenizer, make_tokenizer, tokenizer_from_dict
 from .trainer import TrainConfig, Trainer, TrainEvent, TrainingDiverged
@@ -32,4 +33,8 @@ __all__ = [
     "HeadMetrics",
     "head_metrics",
     "tag_heads",
+    "Surprise",
+    "token_surprise",
+    "token_losses",
+    "top_guesses",
 ]
