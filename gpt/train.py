@@ -55,6 +55,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--precision", choices=("auto", "fp32", "bf16"), default="auto")
     train.add_argument("--time-budget", type=float, default=None, help="stop after this many seconds")
     train.add_argument("--threads", type=positive_int, default=None, help="CPU threads (default: torch's choice)")
+    keep = train.add_mutually_exclusive_group()
+    keep.add_argument("--keep-best", dest="keep_best", action="store_true", default=DEFAULTS.keep_best,
+                      help="save the weights of the best validation loss (default)")
+    keep.add_argument("--keep-last", dest="keep_best", action="store_false", help="save the last weights")
     return p
 
 
@@ -106,6 +110,7 @@ def main(argv=None) -> int:
             device=args.device,
             precision=args.precision,
             time_budget_s=args.time_budget,
+            keep_best=args.keep_best,
         )
         train_ids, val_ids = split_ids(tokenizer.encode(text), config.block_size)
         model = GPT(config)
@@ -119,11 +124,14 @@ def main(argv=None) -> int:
         f"{trainer.device.type} {trainer.precision}",
         file=sys.stderr,
     )
-    last = None
+    last, best_train_loss = None, None
     started = time.perf_counter()
+    events = trainer.run()
     try:
-        for event in trainer.run():
+        for event in events:
             last = event
+            if event.val_loss is not None and event.step == event.best_step:
+                best_train_loss = event.eval_train_loss
             if event.val_loss is not None:
                 print(progress_line(event), file=sys.stderr)  # keep evaluation lines on screen
             else:
@@ -133,10 +141,16 @@ def main(argv=None) -> int:
     except TrainingDiverged as exc:
         print(f"\nerror: {exc}", file=sys.stderr)
         return 1
+    finally:
+        events.close()  # the run ends: with --keep-best the model now holds its best weights
+    kept_best = args.keep_best and last is not None and last.best_step is not None and last.best_step < last.step
+    if kept_best:
+        print(f"\nkept the weights of step {last.best_step} (best val loss {last.best_val_loss:.4f})", file=sys.stderr)
     meta = {
         "steps": last.step if last else 0,
-        "val_loss": last.val_loss if last else None,
-        "train_loss": last.eval_train_loss if last else None,
+        "best_step": last.best_step if last else None,
+        "val_loss": last.best_val_loss if kept_best else last.val_loss if last else None,
+        "train_loss": best_train_loss if kept_best else last.eval_train_loss if last else None,
         "tokens_per_s": last.tokens_per_s if last else None,
         "device": trainer.device.type,
         "precision": trainer.precision,
