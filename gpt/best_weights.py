@@ -29,11 +29,14 @@ class BestWeights:
         self.step: int | None = None  # the step it was measured at
         self._copy: list[torch.Tensor] | None = None  # the weights at that step
         self._history: deque[tuple[float, float]] = deque(maxlen=OVERFIT_EVALS + 1)  # (val, train)
+        self._last_step: int | None = None
 
     def update(self, step: int, val_loss: float | None, train_loss: float) -> None:
-        """Record an evaluation; copy the weights if it is the best validation loss so far."""
-        if val_loss is None:  # no validation data: nothing to judge by
+        """Record an evaluation; copy the weights if it is the best validation loss so far.
+        A second evaluation of the same step (a run stopped right after one) counts once."""
+        if val_loss is None or step == self._last_step:  # no validation data, or this step counted
             return
+        self._last_step = step
         self._history.append((val_loss, train_loss))
         if math.isfinite(val_loss) and (self.val_loss is None or val_loss < self.val_loss):
             self.val_loss, self.step = val_loss, step

@@ -399,6 +399,13 @@ def test_overfitting_rule(history, expected):
     assert guard.step == 1 and guard.val_loss == 2.0
 
 
+def test_an_evaluation_repeated_at_the_same_step_counts_once():
+    guard = BestWeights([torch.zeros(1)])
+    for step, val in [(1, 2.0), (2, 2.1), (3, 2.2), (4, 2.3), (4, 2.3)]:  # stopped right after step 4
+        guard.update(step, val, 3.0 - step)
+    assert guard.overfitting
+
+
 def test_best_weights_copy_only_on_improvement_and_restore():
     weights = [torch.zeros(3)]
     guard = BestWeights(weights)
