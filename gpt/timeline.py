@@ -101,17 +101,22 @@ class AttentionTimeline:
 
     def add(self, step: int, maps: torch.Tensor) -> None:
         """Record the attention after `step`: maps (n_layer, n_head, T, T), e.g. the output of
-        ui.attention.attention_maps on the probe. Steps must increase from one call to the next."""
+        ui.attention.attention_maps on the probe. Steps must increase from one call to the next;
+        the latest step again (a run stopped right after an evaluation evaluates it twice)
+        replaces the latest snapshot."""
         shape = (self.n_layer, self.n_head, self.n_tokens, self.n_tokens)
         if not isinstance(maps, torch.Tensor) or tuple(maps.shape) != shape:
             got = tuple(maps.shape) if isinstance(maps, torch.Tensor) else type(maps).__name__
             raise ValueError(f"Attention maps for this timeline must have shape {shape} (layers, heads, T, T), got {got}.")
-        if not is_whole(step) or step < 0 or (self._kept and step <= self._kept[-1][1].step):
-            last = self._kept[-1][1].step if self._kept else None
+        last = self._kept[-1][1].step if self._kept else None
+        if not is_whole(step) or step < 0 or (last is not None and step < last):
             raise ValueError(f"Snapshot steps must be whole numbers that increase; got {step!r} after {last}.")
+        maps16 = maps.detach().to("cpu", torch.float16, copy=True)  # (L, H, T, T): ours, not the caller's
+        if step == last:
+            self._kept[-1] = (self._kept[-1][0], Snapshot(int(step), maps16))
+            return
         index = self._evaluations
         self._evaluations += 1
-        maps16 = maps.detach().to("cpu", torch.float16, copy=True)  # (L, H, T, T): ours, not the caller's
         self._kept.append((index, Snapshot(int(step), maps16)))
         self._thin()
 
