@@ -1,10 +1,13 @@
 """Mirador's GPT library: a decoder-only transformer written from scratch, plus what it
 takes to train it, sample from it and save it. It knows nothing of the app around it."""
 
-from .checkpoint import load, save
+from .checkpoint import Checkpoint, load, load_checkpoint, save
 from .config import GPTConfig
 from .data import get_batch, split_ids
+from .head_metrics import HeadMetrics, head_metrics, tag_heads
 from .model import GPT
+from .surprise import Surprise, token_losses, token_surprise, top_guesses
+from .timeline import AttentionTimeline, snapshot_diff
 from .tokenizer import BPETokenizer, CharTokenizer, make_tokenizer, tokenizer_from_dict
 from .trainer import TrainConfig, Trainer, TrainEvent, TrainingDiverged
 
@@ -23,4 +26,15 @@ __all__ = [
     "TrainingDiverged",
     "save",
     "load",
+    "load_checkpoint",
+    "Checkpoint",
+    "AttentionTimeline",
+    "snapshot_diff",
+    "HeadMetrics",
+    "head_metrics",
+    "tag_heads",
+    "Surprise",
+    "token_surprise",
+    "token_losses",
+    "top_guesses",
 ]

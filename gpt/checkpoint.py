@@ -4,6 +4,11 @@ safetensors holds raw tensors and a string-to-string header, nothing executable,
 a checkpoint can never run code (a pickle can). Saving is atomic: the bytes go to a temporary
 file beside the target, are flushed to disk, then renamed over it in one step, so a crash or
 kill mid-save leaves the previous checkpoint whole and no debris.
+
+A checkpoint may also carry the model's attention timeline (gpt/timeline.py): three tensors
+named `timeline.*` beside the weights. `load` returns (model, tokenizer, meta) as it always
+has; `load_checkpoint` returns a `Checkpoint` with the timeline too (None when the file has
+none, as every file written before timelines existed).
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -19,23 +25,39 @@ from safetensors.torch import save as safetensors_bytes
 
 from .config import GPTConfig
 from .model import GPT
+from .timeline import AttentionTimeline
 from .tokenizer import tokenizer_from_dict
 
 FORMAT = "mirador-gpt"
 FORMAT_VERSION = "1"
 TIED_WEIGHT = "lm_head.weight"  # the same tensor as tok_emb.weight: stored once
+TIMELINE_PREFIX = "timeline."  # tensors of the attention timeline; every other tensor is a weight
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """Everything a checkpoint holds."""
+
+    model: GPT
+    tokenizer: object  # CharTokenizer or BPETokenizer
+    meta: dict  # free-form JSON: training metrics, notes
+    timeline: AttentionTimeline | None  # attention snapshots over training, if saved
 
 
 def _not_ours(path, reason: str) -> ValueError:
     return ValueError(f"{Path(path).name} is not a Mirador checkpoint ({reason}). Save one with Mirador first.")
 
 
-def to_bytes(model: GPT, tokenizer, meta: dict | None = None) -> bytes:
+def to_bytes(model: GPT, tokenizer, meta: dict | None = None, timeline: AttentionTimeline | None = None) -> bytes:
     tensors = {
         name: tensor.detach().to("cpu", torch.float32).contiguous()
         for name, tensor in model.state_dict().items()
         if name != TIED_WEIGHT
     }
+    if timeline is not None and len(timeline) > 0:  # an empty timeline is not stored
+        extra = timeline.to_tensors()
+        AttentionTimeline.from_tensors(extra, model.config)  # ValueError now rather than at load
+        tensors.update(extra)
     header = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -46,10 +68,11 @@ def to_bytes(model: GPT, tokenizer, meta: dict | None = None) -> bytes:
     return safetensors_bytes(tensors, metadata=header)
 
 
-def save(path, model: GPT, tokenizer, meta: dict | None = None) -> Path:
-    """Write model, tokenizer and meta to one .safetensors file, atomically."""
+def save(path, model: GPT, tokenizer, meta: dict | None = None, timeline: AttentionTimeline | None = None) -> Path:
+    """Write model, tokenizer, meta and (if given and not empty) the attention timeline to one
+    .safetensors file, atomically. ValueError if the timeline is not of this model."""
     path = Path(path)
-    data = to_bytes(model, tokenizer, meta)
+    data = to_bytes(model, tokenizer, meta, timeline)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
@@ -95,8 +118,16 @@ def load(path, map_location: str = "cpu"):
     """Read a checkpoint written by save(): returns (model, tokenizer, meta).
 
     FileNotFoundError when there is no file; ValueError when the file is not a whole,
-    valid Mirador checkpoint. Nothing in the file is ever executed.
+    valid Mirador checkpoint (its timeline, if any, included). Nothing in the file is ever
+    executed. load_checkpoint returns the timeline as well.
     """
+    checkpoint = load_checkpoint(path, map_location)
+    return checkpoint.model, checkpoint.tokenizer, checkpoint.meta
+
+
+def load_checkpoint(path, map_location: str = "cpu") -> "Checkpoint":
+    """Read a checkpoint written by save(), timeline included (None if it has none); the same
+    checks and errors as load()."""
     path = Path(path)
     config, tokenizer, meta = read_header(path)
     try:
@@ -108,6 +139,8 @@ def load(path, map_location: str = "cpu"):
         raise _not_ours(path, f"tokenizer has {tokenizer.vocab_size} tokens, model expects {config.vocab_size}")
     with torch.device("meta"):  # shapes only: nothing is allocated before the file is validated
         expected = {name: t.shape for name, t in GPT(config).state_dict().items() if name != TIED_WEIGHT}
+    timeline_tensors = {name: t for name, t in tensors.items() if name.startswith(TIMELINE_PREFIX)}
+    tensors = {name: t for name, t in tensors.items() if name not in timeline_tensors}
     found = {name: t.shape for name, t in tensors.items()}
     if expected != found:
         missing = sorted(set(expected) - set(found))[:3]
@@ -116,6 +149,12 @@ def load(path, map_location: str = "cpu"):
         raise _not_ours(path, f"tensors do not match its config: missing {missing}, unexpected {unexpected}, wrong shape {wrong}")
     if any(t.dtype != torch.float32 or not torch.isfinite(t).all() for t in tensors.values()):
         raise _not_ours(path, "weights must be finite float32")
+    timeline = None
+    if timeline_tensors:
+        try:
+            timeline = AttentionTimeline.from_tensors(timeline_tensors, config)
+        except ValueError as exc:
+            raise _not_ours(path, f"invalid attention timeline: {exc}") from None
     model = GPT(config)
     model.load_state_dict(tensors, strict=False)  # lm_head.weight is tied to tok_emb.weight
-    return model.to(map_location), tokenizer, meta if isinstance(meta, dict) else {}
+    return Checkpoint(model.to(map_location), tokenizer, meta if isinstance(meta, dict) else {}, timeline)

@@ -28,7 +28,7 @@ MAX_AUTO_WARMUP = 100  # warm-up left to the run: a tenth of the steps, at most 
 class Setting:
     """What a field of TrainingSettings accepts and how it is shown."""
 
-    kind: type  # int, float or str
+    kind: type  # int, float, str or bool
     help: str  # one line: the command line's --help and the form's tooltip
     label: str = ""  # the form's label, when it is not the field's name
     low: float | None = None  # the library's bounds (None: unbounded)
@@ -42,6 +42,7 @@ class Setting:
     # slider (maximum None: up to the app's cap), or None: not on the form (presets and the command line).
     form: tuple | str | None = None
     flag: str = ""  # the command-line flag, when it is not --name-with-dashes
+    negative_flag: str = ""  # for a yes/no field: the flag that says no
     aliases: tuple[str, ...] = ()
 
     def check(self, name: str, value) -> None:
@@ -50,6 +51,10 @@ class Setting:
             return
         if self.kind is str:
             one_of(name, value, self.choices)
+            return
+        if self.kind is bool:
+            if not isinstance(value, bool):
+                raise ValueError(f"{name} must be true or false, got {value!r}.")
             return
         right_type = is_whole(value) if self.kind is int else is_number(value) and math.isfinite(value)
         if not right_type:
@@ -130,6 +135,10 @@ class TrainingSettings:
         help="batches per evaluation (default: 20; fewer when a step is slow, in the app)",
     )
     seed: int = _setting(1337, kind=int, low=0, help="seeds the weights and the batches")
+    keep_best: bool = _setting(
+        True, kind=bool, flag="--keep-best", negative_flag="--keep-last",
+        help="keep the weights of the best validation loss (--keep-last: the last step's)",
+    )
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -198,6 +207,7 @@ class TrainingSettings:
             device=device,
             precision=precision,
             time_budget_s=self.time_budget_s,
+            keep_best=self.keep_best,
         )
 
 

@@ -41,6 +41,12 @@ def add_settings_flags(parser: argparse.ArgumentParser) -> None:
         if f.name in SECTIONS:
             group = parser.add_argument_group(SECTIONS[f.name])
         default = "decided at the start" if f.default is None else f.default
+        if spec.kind is bool:  # a pair of flags: yes, no
+            pair = group.add_mutually_exclusive_group()
+            yes, no = TrainingSettings.flag(f.name), spec.negative_flag
+            pair.add_argument(yes, dest=f.name, action="store_true", default=None, help=f"{spec.help} (default: {yes if f.default else no})")
+            pair.add_argument(no, dest=f.name, action="store_false", default=None)
+            continue
         group.add_argument(
             TrainingSettings.flag(f.name),
             *spec.aliases,
@@ -113,8 +119,9 @@ def main(argv=None) -> int:
         file=sys.stderr,
     )
     last = None
+    events = trainer.run()
     try:
-        for event in trainer.run():
+        for event in events:
             last = event
             if event.val_loss is not None:
                 print(progress_line(event), file=sys.stderr)  # keep evaluation lines on screen
@@ -125,6 +132,10 @@ def main(argv=None) -> int:
     except TrainingDiverged as exc:
         print(f"\nerror: {exc}", file=sys.stderr)
         return 1
+    finally:
+        events.close()  # the run ends: with --keep-best the model now holds its best weights
+    if last is not None and last.restored_best:
+        print(f"\nkept the weights of step {last.best_step} (best val loss {last.best_val_loss:.4f})", file=sys.stderr)
     meta = {**trainer.summary(last), "text": args.text.name}
     save(args.out, model, tokenizer, meta)
     print(f"\nwrote {args.out}", file=sys.stderr)

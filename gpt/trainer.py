@@ -6,7 +6,9 @@ the loop knows nothing about who is watching. stop() ends it cleanly between two
 Recipe: AdamW (fused where the device has it) with weight decay on matrices only, a linear
 warm-up then cosine decay of the learning rate, gradient clipping, and a periodic estimate
 of the loss on held-out data from a fixed set of batches (so the curve is not noisier than
-the model).
+the model). With keep_best, the run ends with the weights of its best validation loss
+(gpt/best_weights.py), and the events say when validation turns up while training still
+improves (overfitting).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 
+from .best_weights import BestWeights
 from .checks import finite, whole_at_least
 from .data import get_batch
 from .device import resolve_device, resolve_precision
@@ -28,7 +31,8 @@ from .modes import evaluation
 
 
 class TrainingDiverged(RuntimeError):
-    """The loss stopped being a finite number; the model keeps its last finite weights."""
+    """The loss stopped being a finite number; the model keeps its best weights (keep_best) or
+    its last finite ones."""
 
 
 @dataclass(frozen=True)
@@ -46,6 +50,7 @@ class TrainConfig:
     device: str = "auto"  # "auto", "cpu", "cuda", "mps"
     precision: str = "auto"  # "auto", "fp32", "bf16"
     time_budget_s: float | None = None  # stop after this much wall time, if set
+    keep_best: bool = True  # end with the weights of the best validation loss, not the last ones
 
     def __post_init__(self):
         whole_at_least("max_steps", self.max_steps, 1)
@@ -66,6 +71,8 @@ class TrainConfig:
             raise ValueError(f"precision must be 'auto', 'fp32' or 'bf16', got {self.precision!r}.")
         if self.time_budget_s is not None:
             finite("time_budget_s", self.time_budget_s)
+        if not isinstance(self.keep_best, bool):
+            raise ValueError(f"keep_best must be True or False, got {self.keep_best!r}.")
 
     def lr_at(self, step: int) -> float:
         """Learning rate for a 0-based step: linear warm-up, then cosine decay to min_lr."""
@@ -90,6 +97,14 @@ class TrainEvent:
     eval_train_loss: float | None = None  # train loss averaged like val_loss, at evaluation steps
     done: bool = False  # the last event of a run
     stopped: bool = False  # ended early by stop() or the time budget
+    # The state as of the latest evaluation (None/False before the first, and without val data):
+    overfitting: bool = False  # val rose at each of the last 3 evaluations while train fell
+    best_val_loss: float | None = None  # the lowest val_loss so far
+    best_step: int | None = None  # the step it was measured at
+    # On the last event: the run ends with the weights of best_step, not this step's. The event's
+    # own losses are this step's; the weights are put back when the run ends (the generator
+    # is exhausted or closed).
+    restored_best: bool = False
 
 
 def make_optimizer(params: list[torch.Tensor], config: TrainConfig, device: torch.device) -> torch.optim.AdamW:
@@ -117,6 +132,7 @@ class Trainer:
         self.train_ids = train_ids.to(self.device)
         self.val_ids = val_ids.to(self.device) if val_ids is not None and val_ids.numel() >= 2 else None
         self._stop = threading.Event()
+        self.best: BestWeights | None = None  # the best-model guard of the run, once it starts
 
     def stop(self) -> None:
         """Ask the loop to end after the step in progress; safe from any thread, any number of times."""
@@ -144,7 +160,9 @@ class Trainer:
         """Train, yielding one TrainEvent per step; raises TrainingDiverged on a non-finite loss.
 
         However the loop ends (done, stop(), an error, or the consumer closing the generator),
-        the model is left in float32 on its device with its last finite weights.
+        the model is left in float32 on its device, with the weights of its best validation
+        loss when keep_best (and there was an evaluation with validation data), otherwise with
+        its last finite weights.
         """
         cfg, model = self.config, self.model
         model.to(self.device)
@@ -153,14 +171,17 @@ class Trainer:
         master = BF16MasterWeights(model) if self.precision == "bf16" and self.device.type == "cpu" else None
         params = master.master if master else [p for p in model.parameters() if p.requires_grad]
         optimizer = make_optimizer(params, cfg, self.device)
+        best = self.best = BestWeights(params, keep_copy=cfg.keep_best)
         try:
             with fast_dropout(model):
-                yield from self._loop(optimizer, params, master)
+                yield from self._loop(optimizer, params, master, best)
         finally:
+            if cfg.keep_best:
+                best.restore()  # into params: under bf16 the float32 master weights, copied below
             if master is not None:
                 master.restore_float32()
 
-    def _loop(self, optimizer, params, master):
+    def _loop(self, optimizer, params, master, best):
         cfg, model = self.config, self.model
         generator = torch.Generator().manual_seed(cfg.seed)
         block_size = model.config.block_size
@@ -168,11 +189,12 @@ class Trainer:
         # The weights that last gave a finite loss: restored if the next step diverges.
         last_good = [p.detach().clone() for p in params]
         start = time.perf_counter()
-        train_time, tokens = 0.0, 0
+        train_time, tokens, last_loss, lr = 0.0, 0, math.nan, cfg.lr_at(0)
         for step in range(cfg.max_steps):
             over_budget = cfg.time_budget_s is not None and time.perf_counter() - start >= cfg.time_budget_s
             if step > 0 and (self._stop.is_set() or over_budget):
-                yield self._final_event(step, last_loss, lr, tokens / max(train_time, 1e-9), start, stopped=True)
+                throughput = tokens / max(train_time, 1e-9)
+                yield self._event(step, last_loss, lr, throughput, start, best, evaluate=True, done=True, stopped=True)
                 return
             step_start = time.perf_counter()
             lr = cfg.lr_at(step)
@@ -184,7 +206,7 @@ class Trainer:
             loss_value = loss.item()
             if not math.isfinite(loss_value):
                 self._roll_back(params, last_good, optimizer)
-                raise self._diverged(step + 1, "loss", loss_value)
+                raise self._diverged(step + 1, "loss", loss_value, best)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             if master is not None:
@@ -192,7 +214,7 @@ class Trainer:
             grad_norm = torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip).item()
             if not math.isfinite(grad_norm):
                 self._roll_back(params, last_good, optimizer)
-                raise self._diverged(step + 1, "gradient norm", grad_norm)
+                raise self._diverged(step + 1, "gradient norm", grad_norm, best)
             with torch.no_grad():
                 torch._foreach_copy_(last_good, params)  # these weights just gave a finite loss
             optimizer.step()
@@ -203,48 +225,56 @@ class Trainer:
             last_loss = loss_value
             done = step + 1 == cfg.max_steps
             evaluate = (step + 1) % cfg.eval_interval == 0 or done
-            yield TrainEvent(
-                step=step + 1,
-                max_steps=cfg.max_steps,
-                train_loss=loss_value,
-                val_loss=self.estimate_loss(self.val_ids) if evaluate and self.val_ids is not None else None,
-                eval_train_loss=self.estimate_loss(self.train_ids) if evaluate else None,
-                lr=lr,
-                tokens_per_s=tokens / max(train_time, 1e-9),
-                elapsed_s=time.perf_counter() - start,
-                device=self.device.type,
-                precision=self.precision,
-                done=done,
-            )
+            yield self._event(step + 1, loss_value, lr, tokens / max(train_time, 1e-9), start, best, evaluate, done)
 
-    def _final_event(self, step, last_loss, lr, tokens_per_s, start, stopped):
+    def _event(self, step, train_loss, lr, tokens_per_s, start, best, evaluate, done, stopped=False) -> TrainEvent:
+        """The event after `step`; at evaluations, the losses are estimated and the best updated."""
+        val_loss = eval_train_loss = None
+        if evaluate:
+            val_loss = self.estimate_loss(self.val_ids) if self.val_ids is not None else None
+            eval_train_loss = self.estimate_loss(self.train_ids)
+            best.update(step, val_loss, eval_train_loss)
         return TrainEvent(
             step=step,
             max_steps=self.config.max_steps,
-            train_loss=last_loss,
-            val_loss=self.estimate_loss(self.val_ids) if self.val_ids is not None else None,
-            eval_train_loss=self.estimate_loss(self.train_ids),
+            train_loss=train_loss,
+            val_loss=val_loss,
+            eval_train_loss=eval_train_loss,
             lr=lr,
             tokens_per_s=tokens_per_s,
             elapsed_s=time.perf_counter() - start,
             device=self.device.type,
             precision=self.precision,
-            done=True,
+            done=done,
             stopped=stopped,
+            overfitting=best.overfitting,
+            best_val_loss=best.val_loss,
+            best_step=best.step,
+            restored_best=done and self.config.keep_best and best.can_restore(step),
         )
 
     def summary(self, last: TrainEvent | None) -> dict:
         """What a checkpoint records about this run, ready for JSON; last is its final event
-        (None when it ended before the first step)."""
+        (None when it ended before the first step). The losses are those of the weights kept:
+        the best evaluation's when the run restored them, with the last evaluation's beside."""
+        if last is None:
+            return {"steps": 0, "device": self.device.type, "precision": self.precision,
+                    "stopped_early": True, "train_config": asdict(self.config)}
+        kept_best = bool(last.restored_best)
         return {
-            "steps": last.step if last else 0,
-            "train_loss": last.eval_train_loss if last else None,
-            "val_loss": last.val_loss if last else None,
-            "tokens_per_s": round(last.tokens_per_s) if last else None,
-            "train_seconds": round(last.elapsed_s, 1) if last else 0.0,
+            "steps": last.step,
+            "kept": "best" if kept_best else "last",
+            "train_loss": self.best.train_loss if kept_best else last.eval_train_loss,
+            "val_loss": last.best_val_loss if kept_best else last.val_loss,
+            "best_step": last.best_step,
+            "best_val_loss": last.best_val_loss,
+            "last_val_loss": last.val_loss,
+            "overfitting": last.overfitting,
+            "tokens_per_s": round(last.tokens_per_s),
+            "train_seconds": round(last.elapsed_s, 1),
             "device": self.device.type,
             "precision": self.precision,
-            "stopped_early": last.stopped if last else False,
+            "stopped_early": last.stopped,
             "train_config": asdict(self.config),
         }
 
@@ -254,10 +284,14 @@ class Trainer:
         optimizer.zero_grad(set_to_none=True)
         torch._foreach_copy_(params, last_good)
 
-    def _diverged(self, step: int, what: str, value: float) -> TrainingDiverged:
+    def _diverged(self, step: int, what: str, value: float, best: BestWeights) -> TrainingDiverged:
         lr = self.config.learning_rate
+        kept = (
+            f"the weights of its best evaluation (step {best.step}, val loss {best.val_loss:.4f})"
+            if self.config.keep_best and best.can_restore(step)
+            else "its last finite weights"
+        )
         return TrainingDiverged(
-            f"Training diverged at step {step}: the {what} became {value}. The model keeps its last "
-            f"finite weights. Lower the learning rate (now {lr:g}; try {lr / 10:g}) or the model size, "
-            "then train again."
+            f"Training diverged at step {step}: the {what} became {value}. The model keeps {kept}. "
+            f"Lower the learning rate (now {lr:g}; try {lr / 10:g}) or the model size, then train again."
         )

@@ -12,7 +12,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 
 import gpt.checkpoint as ckpt
-from gpt import GPT, GPTConfig, load, make_tokenizer, save
+from gpt import GPT, AttentionTimeline, Checkpoint, GPTConfig, load, load_checkpoint, make_tokenizer, save
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -295,3 +295,143 @@ def test_pickle_payload_is_refused_and_never_executed(tmp_path, payload, writer)
         torch.save(payload(control), tmp_path / "control.pt")
         torch.load(tmp_path / "control.pt", weights_only=False)
     assert control.exists()
+
+
+# ------------------------------------------------------------ the attention timeline
+
+
+def timeline_for(model, steps=(10, 20, 30), probe=(0, 3, 1, 2)):
+    timeline = AttentionTimeline(list(probe), model.config)
+    gen = torch.Generator().manual_seed(0)
+    t = len(probe)
+    future = torch.ones(t, t, dtype=torch.bool).triu(1)
+    for step in steps:
+        scores = torch.randn(model.config.n_layer, model.config.n_head, t, t, generator=gen)
+        timeline.add(step, scores.masked_fill(future, float("-inf")).softmax(-1))
+    return timeline
+
+
+def test_round_trip_with_a_timeline(tmp_path):
+    model, tok = build()
+    timeline = timeline_for(model)
+    path = save(tmp_path / "m.safetensors", model, tok, {"steps": 30}, timeline=timeline)
+    with safe_open(str(path), framework="pt") as f:
+        assert {"timeline.probe", "timeline.steps", "timeline.maps"} <= set(f.keys())
+    loaded = load_checkpoint(path)
+    assert isinstance(loaded, Checkpoint) and loaded.meta == {"steps": 30}
+    assert torch.equal(logits_of(loaded.model, tok.vocab_size), logits_of(model, tok.vocab_size))
+    assert loaded.timeline.probe_ids == timeline.probe_ids and loaded.timeline.steps == [10, 20, 30]
+    for a, b in zip(loaded.timeline.snapshots, timeline.snapshots):
+        assert torch.equal(a.maps, b.maps)
+    model2, tok2, meta2 = load(path)  # load keeps its three results, timeline or not
+    assert torch.equal(logits_of(model2, tok.vocab_size), logits_of(model, tok.vocab_size)) and meta2 == {"steps": 30}
+
+
+def test_a_checkpoint_without_a_timeline_loads_with_none(tmp_path):
+    model, tok = build()
+    save(tmp_path / "m.safetensors", model, tok)
+    assert load_checkpoint(tmp_path / "m.safetensors").timeline is None
+    empty = AttentionTimeline([0, 1], model.config)
+    save(tmp_path / "e.safetensors", model, tok, timeline=empty)  # nothing to store
+    assert load_checkpoint(tmp_path / "e.safetensors").timeline is None
+
+
+def test_a_checkpoint_written_before_timelines_loads(tmp_path):
+    # valid_parts builds the file the way the first format did: weights and header only.
+    model, tok = build()
+    tensors, header = valid_parts(model, tok)
+    save_file(tensors, str(tmp_path / "old.safetensors"), metadata=header)
+    loaded = load_checkpoint(tmp_path / "old.safetensors")
+    assert loaded.timeline is None
+    assert torch.equal(logits_of(loaded.model, tok.vocab_size), logits_of(model, tok.vocab_size))
+
+
+def test_saving_another_models_timeline_is_refused(tmp_path):
+    model, tok = build()
+    other, _ = build(n_layer=1)
+    with pytest.raises(ValueError, match="timeline.maps must have shape"):
+        save(tmp_path / "m.safetensors", model, tok, timeline=timeline_for(other))
+    assert os.listdir(tmp_path) == []
+
+
+def hostile(name):
+    """Timeline tensors for build()'s model (2 layers x 2 heads, block 8, vocab 17), each broken one way."""
+    good = lambda: {  # noqa: E731
+        "timeline.probe": torch.tensor([0, 3, 1], dtype=torch.int64),
+        "timeline.steps": torch.tensor([5, 10], dtype=torch.int64),
+        "timeline.maps": torch.full((2, 2, 2, 3, 3), 0.25, dtype=torch.float16),
+    }
+    t = good()
+    if name == "maps_float32":
+        t["timeline.maps"] = t["timeline.maps"].float()
+    elif name == "steps_float":
+        t["timeline.steps"] = t["timeline.steps"].double()
+    elif name == "probe_int32":
+        t["timeline.probe"] = t["timeline.probe"].int()
+    elif name == "maps_nan":
+        t["timeline.maps"][1, 0, 0, 2, 1] = float("nan")
+    elif name == "maps_inf":
+        t["timeline.maps"][0, 1, 1, 0, 0] = float("inf")
+    elif name == "maps_above_one":
+        t["timeline.maps"][0, 0, 0, 1, 1] = 7.0
+    elif name == "maps_negative":
+        t["timeline.maps"][0, 0, 0, 1, 1] = -0.5
+    elif name == "maps_wrong_layers":
+        t["timeline.maps"] = torch.zeros(2, 3, 2, 3, 3, dtype=torch.float16)
+    elif name == "maps_wrong_tokens":
+        t["timeline.maps"] = torch.zeros(2, 2, 2, 4, 4, dtype=torch.float16)
+    elif name == "probe_longer_than_context":
+        t["timeline.probe"] = torch.zeros(9, dtype=torch.int64)
+        t["timeline.maps"] = torch.zeros(2, 2, 2, 9, 9, dtype=torch.float16)
+    elif name == "too_many_snapshots":
+        t["timeline.steps"] = torch.arange(1, 52, dtype=torch.int64)
+        t["timeline.maps"] = torch.zeros(51, 2, 2, 3, 3, dtype=torch.float16)
+    elif name == "steps_not_increasing":
+        t["timeline.steps"] = torch.tensor([10, 10], dtype=torch.int64)
+    elif name == "negative_step":
+        t["timeline.steps"] = torch.tensor([-5, 10], dtype=torch.int64)
+    elif name == "probe_outside_vocabulary":
+        t["timeline.probe"] = torch.tensor([0, 3, 10_000], dtype=torch.int64)
+    elif name == "probe_2d":
+        t["timeline.probe"] = t["timeline.probe"].view(1, 3)
+    elif name == "missing_steps":
+        del t["timeline.steps"]
+    elif name == "unexpected_tensor":
+        t["timeline.labels"] = torch.zeros(3)
+    return t
+
+
+HOSTILE = {
+    "control": None,
+    "maps_float32": "timeline.maps must be torch.float16",
+    "steps_float": "timeline.steps must be torch.int64",
+    "probe_int32": "timeline.probe must be torch.int64",
+    "maps_nan": "finite numbers in [0, 1]",
+    "maps_inf": "finite numbers in [0, 1]",
+    "maps_above_one": "finite numbers in [0, 1]",
+    "maps_negative": "finite numbers in [0, 1]",
+    "maps_wrong_layers": "must have shape (2, 2, 2, 3, 3)",
+    "maps_wrong_tokens": "must have shape (2, 2, 2, 3, 3)",
+    "probe_longer_than_context": "1 to 8 tokens",
+    "too_many_snapshots": "1 to 50 steps",
+    "steps_not_increasing": "increasing",
+    "negative_step": "increasing and >= 0",
+    "probe_outside_vocabulary": "vocabulary",
+    "probe_2d": "one-dimensional",
+    "missing_steps": "needs exactly the tensors",
+    "unexpected_tensor": "needs exactly the tensors",
+}
+
+
+@pytest.mark.parametrize("name", list(HOSTILE))
+def test_hostile_timeline_tensors_are_refused_with_a_reason(tmp_path, name):
+    model, tok = build()
+    tensors, header = valid_parts(model, tok)
+    tensors.update(hostile(name))
+    path = tmp_path / "model.safetensors"
+    save_file(tensors, str(path), metadata=header)
+    if HOSTILE[name] is None:  # the control: the same file, unbroken, loads
+        assert load_checkpoint(path).timeline.steps == [5, 10]
+        return
+    message = assert_refused(path)
+    assert "invalid attention timeline" in message and HOSTILE[name] in message

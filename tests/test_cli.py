@@ -2,6 +2,7 @@
 plus their error paths (in-process where a subprocess would only add start-up time)."""
 
 import os
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -191,3 +192,35 @@ def test_train_main_out_in_missing_folder_is_a_clean_error(workdir, capsys):
     out = workdir / "no_such_folder" / "m.safetensors"
     rc, _, err = run_main(train_cli, ["--text", workdir / "small.txt", *TINY, "--max-steps", "2", "--out", out], capsys)
     assert rc != 0 and "no_such_folder" in err
+
+
+def test_keep_best_and_keep_last_flags():
+    def parse(*extra):
+        args = train_cli.build_parser().parse_args(["--text", "t.txt", "--out", "o.safetensors", *extra])
+        return train_cli.settings_from_args(args)
+
+    assert parse().keep_best is True
+    assert parse("--keep-best").keep_best is True
+    assert parse("--keep-last").keep_best is False
+    with pytest.raises(SystemExit):
+        parse("--keep-best", "--keep-last")
+
+
+def test_train_main_keeps_the_best_model_unless_asked_for_the_last(workdir, capsys):
+    rng = random.Random(0)  # vowel-consonant pairs: learnable, then learned by heart
+    (workdir / "pairs.txt").write_text("".join(rng.choice("aeiou") + rng.choice("bcdfg") for _ in range(100)))
+    metas = {}
+    for flag in ("--keep-best", "--keep-last"):
+        out = workdir / f"{flag[2:]}.safetensors"
+        argv = ["--text", workdir / "pairs.txt", "--n-layer", "1", "--n-head", "2", "--n-embd", "32", "--block-size", "8",
+                "--max-steps", "150", "--batch-size", "16", "--learning-rate", "1e-2", "--warmup-steps", "5",
+                "--min-lr", "1e-3", "--eval-interval", "5", "--eval-iters", "2", "--precision", "fp32", "--seed", "0",
+                "--device", "cpu", flag, "--out", out]
+        rc, _, err = run_main(train_cli, argv, capsys)
+        assert rc == 0, err
+        metas[flag] = load(out)[2]
+        assert ("kept the weights of step" in err) == (flag == "--keep-best")
+    best, last = metas["--keep-best"], metas["--keep-last"]
+    assert best["steps"] == last["steps"] == 150 and best["best_step"] == last["best_step"] < 150
+    assert best["val_loss"] < last["val_loss"]
+    assert best["train_config"]["keep_best"] is True and last["train_config"]["keep_best"] is False

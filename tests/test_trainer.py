@@ -3,6 +3,7 @@ precisions, and that it actually learns."""
 
 import dataclasses
 import math
+import random
 import time
 
 import pytest
@@ -10,6 +11,7 @@ import torch
 
 import gpt
 from gpt import GPT, GPTConfig, TrainConfig, Trainer, TrainEvent, TrainingDiverged, make_tokenizer, split_ids
+from gpt.best_weights import BestWeights
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -251,3 +253,168 @@ def test_auto_device_and_precision_resolve_to_something_valid():
     assert trainer.precision in ("fp32", "bf16")
     (event,) = list(trainer.run())
     assert event.device == trainer.device.type and event.precision == trainer.precision
+
+
+# ------------------------------------------------------------ the best-model guard
+
+
+def learnable_then_memorised(seed=0):
+    """Vowel, consonant, vowel, ...: the alternation generalises, the particular letters (random)
+    can only be learned by heart, so validation improves first, then turns up."""
+    rng = random.Random(seed)
+    return "".join(rng.choice("aeiou") + rng.choice("bcdfg") for _ in range(100))
+
+
+def overfit_run(keep_best=True, precision="fp32", stop_at=None, max_steps=150):
+    """A 1-layer model trained long on 200 characters; returns (events, model, trainer, the
+    weights seen at every evaluation, by step)."""
+    tok, model, train, val = setup(text=learnable_then_memorised(), n_embd=32)
+    cfg = fast(max_steps=max_steps, batch_size=16, warmup_steps=5, eval_interval=5, precision=precision, keep_best=keep_best)
+    trainer = Trainer(model, train, val, cfg)
+    events, seen = [], {}
+    for event in trainer.run():
+        events.append(event)
+        if event.val_loss is not None:
+            seen[event.step] = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        if stop_at is not None and event.step == stop_at:
+            trainer.stop()
+    return events, model, trainer, seen
+
+
+@pytest.fixture(scope="module")
+def overfit(one_thread):
+    return overfit_run()
+
+
+def test_overfitting_is_seen_and_the_best_model_kept(overfit):
+    events, model, trainer, seen = overfit
+    final = events[-1]
+    evaluations = [e for e in events if e.val_loss is not None]
+    best = min(evaluations, key=lambda e: e.val_loss)
+    assert final.done and final.step == 150
+    assert final.best_val_loss == best.val_loss and final.best_step == best.step
+    assert evaluations[0].step < final.best_step < final.step  # it learned, then overfitted
+    assert final.val_loss > final.best_val_loss and final.restored_best
+    assert any(e.overfitting for e in events)
+    # The model the run ends with is the best one: its weights and its validation loss.
+    for name, value in model.state_dict().items():
+        assert torch.equal(value, seen[final.best_step][name]), name
+    assert trainer.estimate_loss(trainer.val_ids) == final.best_val_loss
+
+
+def test_events_carry_the_best_so_far(overfit):
+    events = overfit[0]
+    best = None
+    for e in events:
+        if e.val_loss is not None and (best is None or e.val_loss < best[0]):
+            best = (e.val_loss, e.step)
+        assert (e.best_val_loss, e.best_step) == (best or (None, None))
+        assert e.restored_best == e.done
+
+
+def test_overfitting_means_three_rises_of_val_while_train_falls(overfit):
+    evaluations = [e for e in overfit[0] if e.val_loss is not None]
+    for k, e in enumerate(evaluations):
+        last4 = evaluations[k - 3 : k + 1] if k >= 3 else []
+        expected = bool(last4) and all(b.val_loss > a.val_loss for a, b in zip(last4, last4[1:])) and (
+            last4[-1].eval_train_loss < last4[0].eval_train_loss
+        )
+        assert e.overfitting == expected, e.step
+
+
+def test_keep_last_keeps_the_last_weights():
+    events, model, trainer, seen = overfit_run(keep_best=False)
+    final = events[-1]
+    assert not final.restored_best and final.best_step < final.step  # still reported
+    assert trainer.estimate_loss(trainer.val_ids) == final.val_loss
+    for name, value in model.state_dict().items():
+        assert torch.equal(value, seen[final.step][name]), name
+
+
+def test_a_stopped_run_keeps_its_best_too():
+    events, model, trainer, seen = overfit_run(stop_at=120)
+    final = events[-1]
+    assert final.stopped and final.step <= 121 and final.restored_best
+    assert trainer.estimate_loss(trainer.val_ids) == final.best_val_loss
+    for name, value in model.state_dict().items():
+        assert torch.equal(value, seen[final.best_step][name]), name
+
+
+def test_bf16_restores_the_float32_master_weights_of_the_best_step():
+    events, model, trainer, seen = overfit_run(precision="bf16", max_steps=100)
+    final = events[-1]
+    assert final.restored_best
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+    # During training the model held bf16 roundings of the float32 master weights; the kept
+    # float32 weights round to exactly what the model held at the best step.
+    for name, value in model.state_dict().items():
+        assert torch.equal(value.to(torch.bfloat16), seen[final.best_step][name]), name
+    assert any(not torch.equal(v, v.to(torch.bfloat16).float()) for v in model.state_dict().values())
+
+
+def test_without_validation_data_nothing_is_restored():
+    _, model, train, _ = setup()
+    events = list(Trainer(model, train, None, fast(max_steps=10, eval_interval=2)).run())
+    assert all(e.best_val_loss is None and e.best_step is None and not e.overfitting for e in events)
+    assert not events[-1].restored_best
+
+
+def test_divergence_after_an_evaluation_keeps_the_best_weights():
+    _, model, train, val = setup(seed=0)
+    cfg = fast(max_steps=50, learning_rate=1e6, warmup_steps=40, min_lr=0, grad_clip=1e9, eval_interval=1)
+    events, seen = [], {}
+    with pytest.raises(TrainingDiverged) as info:
+        for event in Trainer(model, train, val, cfg).run():
+            events.append(event)
+            seen[event.step] = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    best_step = events[-1].best_step
+    assert best_step is not None and best_step < len(events) + 1
+    assert f"best evaluation (step {best_step}" in str(info.value)
+    for name, value in model.state_dict().items():
+        assert torch.equal(value, seen[best_step][name]), name
+
+
+def test_keep_best_must_be_a_bool():
+    with pytest.raises(ValueError, match="keep_best"):
+        TrainConfig(keep_best="yes")
+
+
+@pytest.mark.parametrize(
+    "history,expected",
+    [
+        ([(2.0, 2.0), (2.1, 1.9), (2.2, 1.8), (2.3, 1.7)], True),  # three rises, train falling
+        ([(2.0, 2.0), (2.1, 1.9), (2.2, 1.8)], False),  # only two rises
+        ([(2.0, 2.0), (2.1, 1.9), (2.1, 1.8), (2.3, 1.7)], False),  # a flat step breaks the run
+        ([(2.0, 2.0), (2.1, 2.1), (2.2, 2.2), (2.3, 2.3)], False),  # train rising too: not overfitting
+        ([(2.0, 2.0), (2.1, 2.1), (2.2, 1.9), (2.3, 1.95)], True),  # train ends lower than it started
+        ([(2.0, 2.0), (2.1, 1.9), (2.2, 1.8), (2.3, 1.7), (2.25, 1.6)], False),  # val fell again
+    ],
+)
+def test_overfitting_rule(history, expected):
+    weights = [torch.zeros(2)]
+    guard = BestWeights(weights)
+    for step, (val, train) in enumerate(history, start=1):
+        guard.update(step, val, train)
+    assert guard.overfitting == expected
+    assert guard.step == 1 and guard.val_loss == 2.0
+
+
+def test_an_evaluation_repeated_at_the_same_step_counts_once():
+    guard = BestWeights([torch.zeros(1)])
+    for step, val in [(1, 2.0), (2, 2.1), (3, 2.2), (4, 2.3), (4, 2.3)]:  # stopped right after step 4
+        guard.update(step, val, 3.0 - step)
+    assert guard.overfitting
+
+
+def test_best_weights_copy_only_on_improvement_and_restore():
+    weights = [torch.zeros(3)]
+    guard = BestWeights(weights)
+    for step, (value, val) in enumerate([(1.0, 3.0), (2.0, 2.5), (3.0, 2.7), (4.0, float("nan"))], start=1):
+        weights[0].fill_(value)
+        guard.update(step, val, 1.0)
+    assert guard.step == 2 and guard.can_restore(4) and not guard.can_restore(2)
+    guard.restore()
+    assert torch.equal(weights[0], torch.full((3,), 2.0))
+    untracked = BestWeights([torch.ones(2)], keep_copy=False)
+    untracked.update(1, 1.0, 1.0)
+    assert untracked.step == 1 and not untracked.can_restore(5)

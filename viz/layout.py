@@ -8,6 +8,9 @@ height is fixed, and margins stay small because phone screens are narrow.
 from __future__ import annotations
 
 ATTENTION_COLORSCALE = "Viridis"  # perceptually uniform, readable when printed grey
+# Differences: a red-blue diverging scale, white at 0. Plotly's "RdBu" runs from red (low) to
+# blue (high); reversed, attention gained is red and attention lost is blue.
+DIVERGING_COLORSCALE = "RdBu_r"
 FONT_SIZE = 12
 TICK_FONT_SIZE = 9
 
@@ -34,4 +37,16 @@ def attention_coloraxis() -> dict:
         cmin=0.0,
         cmax=1.0,
         colorbar=dict(title=dict(text="weight"), thickness=12, len=0.8),
+    )
+
+
+def diverging_coloraxis(limit: float, title: str = "change") -> dict:
+    """A colour axis for differences: centred on 0, from -limit to +limit, so that equal
+    gains and losses get equally strong colours."""
+    return dict(
+        colorscale=DIVERGING_COLORSCALE,
+        cmid=0.0,
+        cmin=-float(limit),
+        cmax=float(limit),
+        colorbar=dict(title=dict(text=title), thickness=12, len=0.8),
     )
