@@ -21,8 +21,10 @@ from starlette.middleware import Middleware
 from ui import attention_tab, generate_tab, limits, model_tab, theme, threads, train_tab
 from ui.checkpoints import model_card
 from ui.context import DEFAULT_MODEL, AppContext, create_context
+from ui.examples import encodes
 from ui.sessions import session_id
 from ui.url_guard import RefuseRemoteFiles
+from ui.widgets import index_slider
 
 TITLE = "Mirador"
 
@@ -63,28 +65,31 @@ def create_app(default_model_path=None, corpus_path=None) -> MiradorBlocks:
     with MiradorBlocks(title=TITLE, delete_cache=(3600, 3600)) as demo:
         top = gr.Markdown(header(ctx), elem_id="header")
         with gr.Tabs():
-            generate_tab.build(ctx)
+            generate = generate_tab.build(ctx)
             attention = attention_tab.build(ctx)
             train = train_tab.build(ctx)
             model = model_tab.build(ctx)
 
-        def model_changed(layer, request: gr.Request = None):
-            """Every view of 'the session's model' after it changed (trained, uploaded, reset)."""
+        def model_changed(layer, attention_text, prompt, request: gr.Request = None):
+            """Every view of 'the session's model' after it changed (trained, uploaded, reset); texts
+            the new model cannot read are replaced by ones it can."""
             handle = ctx.registry.model(session_id(request))
             c = handle.config
             return (
                 header(ctx, session_id(request)),
                 model_card(handle),
                 gr.DownloadButton(value=handle.path, visible=handle.path is not None),
-                gr.Slider(maximum=c.n_layer - 1, value=min(int(layer or 0), c.n_layer - 1)),
-                gr.Slider(maximum=c.n_head - 1, value=0),
+                index_slider(c.n_layer, layer),
+                index_slider(c.n_head, 0),
+                attention_text if encodes(handle.tokenizer, attention_text) else handle.example,
+                prompt if encodes(handle.tokenizer, prompt) else handle.prompt,
             )
 
         refresh, refresh_inputs, refresh_outputs = attention.refresh
         changed = dict(
             fn=model_changed,
-            inputs=attention.layer,
-            outputs=[top, model.card, model.download, attention.layer, attention.head],
+            inputs=[attention.layer, attention.text, generate.prompt],
+            outputs=[top, model.card, model.download, attention.layer, attention.head, attention.text, generate.prompt],
             api_visibility="private",
             show_progress="hidden",
             queue=False,

@@ -11,9 +11,9 @@ called /generate with the default model: the growth per session.
 
 from __future__ import annotations
 
-import sys
 import json
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -21,7 +21,6 @@ if __package__ in (None, ""):  # run as a script (python bench/<name>.py): impor
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import ROOT, AppProcess, Section, bundled_model_path, client, generate_call, median, standalone  # noqa: E402
-
 
 TARGET_READY_S = 10.0
 TARGET_IDLE_MB = 700.0

@@ -25,7 +25,6 @@ import torch  # noqa: E402
 
 from bench.common import ROOT, Section, bundled_model_path, median, standalone  # noqa: E402
 
-
 TOKENS = 128
 TARGET_MS = 300.0
 STAND_IN = dict(n_layer=4, n_head=4, n_embd=192, block_size=128)

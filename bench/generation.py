@@ -26,12 +26,11 @@ if __package__ in (None, ""):  # run as a script (python bench/<name>.py): impor
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import torch  # noqa: E402
+
+from bench.common import Section, interleave, median, paired_ratio, standalone  # noqa: E402
 from gpt import GPT, GPTConfig  # noqa: E402
 from gpt.generation import generate  # noqa: E402
 from gpt.sampling import sample_next  # noqa: E402
-
-from bench.common import Section, interleave, median, paired_ratio, standalone  # noqa: E402
-
 
 VOCAB = 65  # char tiny Shakespeare
 SMALL = dict(n_layer=4, n_head=4, n_embd=128, block_size=64)

@@ -26,10 +26,9 @@ if __package__ in (None, ""):  # run as a script (python bench/<name>.py): impor
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import torch  # noqa: E402
-from gpt import GPT, GPTConfig, TrainConfig, Trainer  # noqa: E402
 
 from bench.common import Section, char_data, median  # noqa: E402
-
+from gpt import GPT, GPTConfig, TrainConfig, Trainer  # noqa: E402
 
 TARGET_VAL_LOSS = 1.48
 TARGET_SECONDS = 60.0

@@ -31,7 +31,6 @@ if __package__ in (None, ""):  # run as a script (python bench/<name>.py): impor
 from bench.common import ROOT, AppProcess, Section, client, cpu_cores, generate_call, median, standalone, train_args  # noqa: E402
 from gpt.presets import preset  # noqa: E402
 
-
 GEN_TOKENS = 200
 TARGET_GEN_RATIO = 3.0
 TARGET_TRAIN_SLOWDOWN = 1.5

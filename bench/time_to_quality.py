@@ -22,13 +22,11 @@ if __package__ in (None, ""):  # run as a script (python bench/<name>.py): impor
 
 import torch  # noqa: E402
 
+from bench.common import Section, char_data, standalone  # noqa: E402
+from bench.train_speed import PlainLoop, new_model  # noqa: E402
 from gpt import GPT, TrainConfig, Trainer  # noqa: E402
 from gpt.presets import preset  # noqa: E402
 from gpt.settings import TrainingSettings  # noqa: E402
-
-from bench.common import Section, char_data, standalone  # noqa: E402
-from bench.train_speed import PlainLoop, new_model  # noqa: E402
-
 
 TARGET_VAL_LOSS = 1.90
 TARGET_SECONDS = 30.0

@@ -27,11 +27,10 @@ if __package__ in (None, ""):  # run as a script (python bench/<name>.py): impor
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import torch  # noqa: E402
-from gpt import GPT, GPTConfig, TrainConfig, Trainer  # noqa: E402
-from gpt.data import get_batch  # noqa: E402
 
 from bench.common import Section, char_data, interleave, median, paired_ratio, standalone  # noqa: E402
-
+from gpt import GPT, GPTConfig, TrainConfig, Trainer  # noqa: E402
+from gpt.data import get_batch  # noqa: E402
 
 SHAPES = {
     # nanoGPT's CPU config for char Shakespeare.

@@ -90,6 +90,29 @@ def save(path, model: GPT, tokenizer, meta: dict | None = None, timeline: Attent
     return path
 
 
+def _refuse_if_cut_short(path: Path) -> None:
+    """A file whose header is a Mirador checkpoint's but whose bytes end early (a download or copy
+    cut short) gets a message of its own: it is ours, but incomplete.
+
+    safetensors: 8 bytes (little-endian header length N), N bytes of JSON, then the tensors' bytes,
+    whose extents the JSON lists."""
+    size = path.stat().st_size
+    try:
+        with open(path, "rb") as f:
+            n = int.from_bytes(f.read(8), "little")
+            if n > min(size, 100_000_000):
+                return
+            header = json.loads(f.read(n))
+        expected = 8 + n + max((int(v["data_offsets"][1]) for k, v in header.items() if k != "__metadata__"), default=0)
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, OSError):
+        return
+    if isinstance(header.get("__metadata__"), dict) and header["__metadata__"].get("format") == FORMAT and size < expected:
+        raise ValueError(
+            f"{path.name} is a Mirador checkpoint, but it is cut short ({size:,} of {expected:,} bytes): "
+            "download or copy it again."
+        )
+
+
 def read_header(path):
     """(config, tokenizer, meta) from a checkpoint's header, without reading a tensor: the shape a
     file declares can be checked before anything is allocated.
@@ -102,6 +125,7 @@ def read_header(path):
         with safe_open(str(path), framework="pt", device="cpu") as f:
             header = f.metadata() or {}
     except Exception as exc:  # truncated, random bytes, a pickle, ...: all unreadable as safetensors
+        _refuse_if_cut_short(path)
         raise _not_ours(path, f"unreadable as safetensors: {type(exc).__name__}") from None
     if header.get("format") != FORMAT:
         raise _not_ours(path, "no Mirador header")

@@ -37,3 +37,15 @@ def get_batch(data: torch.Tensor, block_size: int, batch_size: int, generator: t
     starts = torch.randint(windows.shape[0], (batch_size,), generator=generator)
     batch = windows[starts.to(data.device)]  # (B, T + 1)
     return batch[:, :-1], batch[:, 1:]
+
+
+def text_snippet(text: str, chars: int = 80) -> str:
+    """A readable piece of a text, for a checkpoint to remember what it was trained on ("example"
+    in its meta): from the first line with words, about `chars` long, cut after a whole word."""
+    lines = text.splitlines(keepends=True)
+    start = next((i for i, line in enumerate(lines) if line.strip()), 0)
+    body = "".join(lines[start:])[: chars + 20]
+    if len(body) > chars:
+        cut = body.rfind(" ", chars // 2, chars)
+        body = body[: cut if cut > 0 else chars]
+    return body.rstrip() or text[:chars]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import codecs
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -38,8 +39,12 @@ class CharTokenizer:
     kind = "char"
 
     def __init__(self, chars: str):
-        if not chars or len(set(chars)) != len(chars):
+        if not isinstance(chars, str) or not chars or len(set(chars)) != len(chars):
             raise ValueError("A character vocabulary must be non-empty and hold each character once.")
+        try:
+            chars.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate from a crafted JSON header: no text can hold it
+            raise ValueError("A character vocabulary must be text UTF-8 can encode (no lone surrogates).") from None
         self.chars = chars
         self._ids = {ch: i for i, ch in enumerate(chars)}
 
@@ -211,3 +216,84 @@ def text_pieces(tokenizer, ids: Iterable[int], drop_incomplete: bool = False) ->
     tail = decoder.flush(drop_incomplete)
     if tail:
         yield tail
+
+
+# --- tokens as a person reads them -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TokenPiece:
+    """One token as the views show it."""
+
+    text: str  # its characters; bytes that are only part of a character are shown as ‹C3›
+    part_of: str = ""  # the character(s) those bytes belong to ("" when the token holds whole characters)
+
+
+def byte_label(data: bytes) -> str:
+    """Bytes as text: whole UTF-8 characters as themselves, any other byte as ‹XX›."""
+    out, i = [], 0
+    while i < len(data):
+        for size in (1, 2, 3, 4):
+            try:
+                out.append(data[i : i + size].decode("utf-8"))
+                i += size
+                break
+            except UnicodeDecodeError:
+                continue
+        else:
+            out.append(f"‹{data[i]:02X}›")
+            i += 1
+    return "".join(out)
+
+
+def token_label(tokenizer, token_id: int) -> str:
+    """One token alone, as a person reads it: its text, with bytes that are not a whole character as ‹XX›."""
+    if tokenizer.kind == "bpe":
+        return byte_label(tokenizer.decode_bytes([token_id]))
+    return tokenizer.decode([token_id])
+
+
+def _characters(data: bytes) -> list[tuple[int, int, str | None]]:
+    """(start byte, end byte, character) of each character of data; None for a byte that starts no
+    valid character."""
+    spans, i = [], 0
+    while i < len(data):
+        for size in (1, 2, 3, 4):
+            try:
+                spans.append((i, i + size, data[i : i + size].decode("utf-8")))
+                i += size
+                break
+            except UnicodeDecodeError:
+                continue
+        else:
+            spans.append((i, i + 1, None))
+            i += 1
+    return spans
+
+
+def token_pieces(tokenizer, ids) -> list[TokenPiece]:
+    """Each token of a sequence as a person reads it. A char token is its character. A BPE token
+    holds bytes, and may hold only part of a multi-byte character (GPT-2 splits "ñ" or an emoji
+    into byte pieces): its label then shows those bytes, ‹C3›, and part_of names the character."""
+    ids = [int(i) for i in ids]
+    if tokenizer.kind != "bpe":
+        return [TokenPiece(tokenizer.decode([i])) for i in ids]
+    token_bytes = [tokenizer.decode_bytes([i]) for i in ids]
+    characters = _characters(b"".join(token_bytes))
+    pieces, start = [], 0
+    for data in token_bytes:
+        end = start + len(data)
+        text, split = [], []
+        for c_start, c_end, char in characters:
+            if c_end <= start or c_start >= end:
+                continue
+            if char is None:  # a byte of no character: itself
+                text.append(byte_label(data[c_start - start : c_end - start]))
+            elif start <= c_start and c_end <= end:
+                text.append(char)
+            else:  # the character straddles this token's edge: show the token's share of its bytes
+                text.append(byte_label(data[max(c_start, start) - start : min(c_end, end) - start]))
+                split.append(char)
+        pieces.append(TokenPiece("".join(text), "".join(split)))
+        start = end
+    return pieces

@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 
 from .checkpoint import save
-from .data import split_ids
+from .data import split_ids, text_snippet
 from .device import PRECISIONS
 from .model import GPT
 from .presets import PRESETS, preset
@@ -94,7 +94,7 @@ def main(argv=None) -> int:
         print(f"error: the folder for --out ({out_folder}) does not exist: create it first.", file=sys.stderr)
         return 2
     try:
-        text = args.text.read_text(encoding="utf-8")
+        text = args.text.read_text(encoding="utf-8-sig")  # a byte-order mark is not part of the text
     except (OSError, UnicodeDecodeError) as exc:
         print(f"error: cannot read {args.text} as UTF-8 text: {exc}", file=sys.stderr)
         return 2
@@ -136,7 +136,7 @@ def main(argv=None) -> int:
         events.close()  # the run ends: with --keep-best the model now holds its best weights
     if last is not None and last.restored_best:
         print(f"\nkept the weights of step {last.best_step} (best val loss {last.best_val_loss:.4f})", file=sys.stderr)
-    meta = {**trainer.summary(last), "text": args.text.name}
+    meta = {**trainer.summary(last), "text": args.text.name, "example": text_snippet(text)}
     save(args.out, model, tokenizer, meta)
     print(f"\nwrote {args.out}", file=sys.stderr)
     return 0

@@ -97,6 +97,7 @@ class TrainEvent:
     eval_train_loss: float | None = None  # train loss averaged like val_loss, at evaluation steps
     done: bool = False  # the last event of a run
     stopped: bool = False  # ended early by stop() or the time budget
+    stop_reason: str | None = None  # why it ended early: "stop" (stop() was called) or "time_budget"
     # The state as of the latest evaluation (None/False before the first, and without val data):
     overfitting: bool = False  # val rose at each of the last 3 evaluations while train fell
     best_val_loss: float | None = None  # the lowest val_loss so far
@@ -194,7 +195,8 @@ class Trainer:
             over_budget = cfg.time_budget_s is not None and time.perf_counter() - start >= cfg.time_budget_s
             if step > 0 and (self._stop.is_set() or over_budget):
                 throughput = tokens / max(train_time, 1e-9)
-                yield self._event(step, last_loss, lr, throughput, start, best, evaluate=True, done=True, stopped=True)
+                reason = "stop" if self._stop.is_set() else "time_budget"
+                yield self._event(step, last_loss, lr, throughput, start, best, evaluate=True, done=True, stopped=reason)
                 return
             step_start = time.perf_counter()
             lr = cfg.lr_at(step)
@@ -227,8 +229,9 @@ class Trainer:
             evaluate = (step + 1) % cfg.eval_interval == 0 or done
             yield self._event(step + 1, loss_value, lr, tokens / max(train_time, 1e-9), start, best, evaluate, done)
 
-    def _event(self, step, train_loss, lr, tokens_per_s, start, best, evaluate, done, stopped=False) -> TrainEvent:
-        """The event after `step`; at evaluations, the losses are estimated and the best updated."""
+    def _event(self, step, train_loss, lr, tokens_per_s, start, best, evaluate, done, stopped=None) -> TrainEvent:
+        """The event after `step`; at evaluations, the losses are estimated and the best updated.
+        stopped: None, or why the run ended early ("stop", "time_budget")."""
         val_loss = eval_train_loss = None
         if evaluate:
             val_loss = self.estimate_loss(self.val_ids) if self.val_ids is not None else None
@@ -246,7 +249,8 @@ class Trainer:
             device=self.device.type,
             precision=self.precision,
             done=done,
-            stopped=stopped,
+            stopped=stopped is not None,
+            stop_reason=stopped,
             overfitting=best.overfitting,
             best_val_loss=best.val_loss,
             best_step=best.step,

@@ -82,7 +82,7 @@ def test_train_generate_and_look_at_attention(browser, server, app_url, tmp_path
     page.locator("#train-button").click()
     page.locator("#loss-plot .js-plotly-plot").wait_for(timeout=30_000)
     page.wait_for_function(
-        "() => /Done at step|Stopped at step/.test(document.querySelector('#train-status').innerText)", timeout=60_000
+        "() => /Done at step|Stopped at step|Time budget reached at step/.test(document.querySelector('#train-status').innerText)", timeout=60_000
     )
     page.locator("#probe-plot .js-plotly-plot").wait_for(timeout=30_000)
     assert "— step" in page.locator("#samples textarea").input_value()

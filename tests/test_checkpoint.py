@@ -155,13 +155,27 @@ def assert_refused(path):
     return str(info.value)
 
 
-@pytest.mark.parametrize("fraction", [0.0, 0.01, 0.5, 0.99])
-def test_truncated_file_is_refused(tmp_path, fraction):
+@pytest.mark.parametrize("fraction", [0.0, 0.01])
+def test_a_file_cut_inside_its_header_is_refused(tmp_path, fraction):
     model, tok = build()
     data = ckpt.to_bytes(model, tok)
     path = tmp_path / "model.safetensors"
     path.write_bytes(data[: int(len(data) * fraction)])
     assert_refused(path)
+
+
+@pytest.mark.parametrize("fraction", [0.5, 0.99])
+def test_a_checkpoint_cut_short_is_called_incomplete_not_foreign(tmp_path, fraction):
+    """A download cut short: the header says Mirador, the bytes end early. The message says so."""
+    model, tok = build()
+    data = ckpt.to_bytes(model, tok)
+    path = tmp_path / "model.safetensors"
+    path.write_bytes(data[: int(len(data) * fraction)])
+    with pytest.raises(ValueError) as info:
+        load(path)
+    message = str(info.value)
+    assert "is a Mirador checkpoint, but it is cut short" in message and "download or copy it again" in message
+    assert f"{int(len(data) * fraction):,} of {len(data):,} bytes" in message
 
 
 def test_random_bytes_are_refused(tmp_path):

@@ -12,6 +12,7 @@ import torch
 
 from gpt.checks import parse_int, parse_text
 from gpt.modes import evaluation
+from gpt.tokenizer import token_pieces as gpt_token_pieces
 from viz import head_grid, layers_overview, single_head
 from viz.tokens import visible
 
@@ -20,8 +21,8 @@ from .sessions import ModelHandle
 
 
 def token_pieces(tokenizer, ids: list[int]) -> list[str]:
-    """Each token as text, the way the tokenizer split it (a BPE piece may be part of a character)."""
-    return [tokenizer.decode([i]) for i in ids]
+    """Each token as text, the way the tokenizer split it; a BPE piece of a character shows its bytes (‹C3›)."""
+    return [piece.text for piece in gpt_token_pieces(tokenizer, ids)]
 
 
 def attention_maps(model, ids: list[int]) -> torch.Tensor:
@@ -88,6 +89,11 @@ def probe_figure(layer_maps: torch.Tensor, pieces: list[str], layer: int, step: 
     return fig
 
 
+def note_html(message: str) -> str:
+    """A message in the tokens area, where a view that could not be drawn says why."""
+    return f'<div class="tokens note">{html.escape(message)}</div>'
+
+
 def tokens_html(handle: ModelHandle, text) -> str:
     """The text as the tokenizer splits it: one chip per token, whitespace made visible."""
     ids = encode(handle, text)
@@ -97,8 +103,9 @@ def tokens_html(handle: ModelHandle, text) -> str:
         if total > len(ids)
         else ""
     )
-    chips = "".join(
-        f'<span class="tok" title="token {i}: id {t}">{html.escape(visible(p, max_chars=24))}</span>'
-        for i, (t, p) in enumerate(zip(ids, token_pieces(handle.tokenizer, ids)))
-    )
-    return f'<div class="tokens"><span class="tok-count">{len(ids)} tokens{html.escape(note)}:</span> {chips}</div>'
+    chips = []
+    for i, (t, piece) in enumerate(zip(ids, gpt_token_pieces(handle.tokenizer, ids))):
+        title = f"token {i}: id {t}" + (f", a piece of “{piece.part_of}”" if piece.part_of else "")
+        chips.append(f'<span class="tok" title="{html.escape(title)}">{html.escape(visible(piece.text, max_chars=24))}</span>')
+    count = "1 token" if len(ids) == 1 else f"{len(ids)} tokens"
+    return f'<div class="tokens"><span class="tok-count">{count}{html.escape(note)}:</span> {"".join(chips)}</div>'

@@ -11,6 +11,7 @@ from .context import AppContext
 from .errors import user_errors
 from .gpu import on_gpu
 from .sessions import session_id
+from .widgets import index_slider
 
 INTRO = """
 **What is attention?** Each token builds a *query* ("what am I looking for?"), and every token up to it offers a
@@ -21,44 +22,37 @@ upper triangle stays dark: a token never sees the future. Different heads learn 
 previous character, at the start of the word, at the last space, at the line's speaker…
 """
 
-DEFAULT_TEXT = "ROMEO:\nBut soft, what light through yonder window breaks?"
-
 
 @dataclass
 class AttentionTab:
+    text: gr.Textbox
     layer: gr.Slider
     head: gr.Slider
     refresh: tuple  # (fn, inputs, outputs): redraw every view, for page load and a new model
 
 
 def build(ctx: AppContext) -> AttentionTab:
-    config = ctx.registry.default.config
+    config, example = ctx.registry.default.config, ctx.registry.default.example
     with gr.Tab("Attention", id="attention"):
         gr.Markdown(INTRO)
         with gr.Row(equal_height=False):
             with gr.Column(scale=4, min_width=300):
                 text = gr.Textbox(
-                    value=DEFAULT_TEXT, label="Text to look at", lines=2, max_lines=5, elem_id="attention-text"
+                    value=example, label="Text to look at", lines=2, max_lines=5, elem_id="attention-text"
                 )
             with gr.Column(scale=1, min_width=160):
                 show = gr.Button("Show attention", variant="primary", elem_id="attention-button")
         tokens = gr.HTML(elem_id="tokens")
-        layer = gr.Slider(
-            0,
-            config.n_layer - 1,
-            value=0,
-            step=1,
+        layer = index_slider(
+            config.n_layer,
             label="Layer",
             info="layer 0 reads the raw tokens; later layers read what earlier ones wrote",
         )
         grid = gr.Plot(label="attention grid", show_label=False, elem_id="attention-grid")
         with gr.Row(equal_height=False):
             with gr.Column(scale=1, min_width=160):
-                head = gr.Slider(
-                    0,
-                    config.n_head - 1,
-                    value=0,
-                    step=1,
+                head = index_slider(
+                    config.n_head,
                     label="Head",
                     info="one head, large: hover a cell for query, key and weight",
                 )
@@ -77,37 +71,54 @@ def build(ctx: AppContext) -> AttentionTab:
         """Every head of one layer as heatmaps (rows: query tokens, columns: key tokens)."""
         return attention.grid_figure(model(request), text, layer)
 
-    @user_errors
     @on_gpu(duration=30)
     def tokens_and_head(text, layer, head, request: gr.Request = None):
+        """Runs beside attention_grid on the same triggers: a bad text is said once, by the grid's
+        toast; here it only becomes the tokens area's note."""
         handle = model(request)
-        return attention.tokens_html(handle, text), attention.head_figure(handle, text, layer, head)
+        try:
+            return attention.tokens_html(handle, text), attention.head_figure(handle, text, layer, head)
+        except ValueError as exc:
+            return attention.note_html(str(exc)), gr.skip()
 
     @user_errors
     @on_gpu(duration=30)
     def one_head(text, layer, head, request: gr.Request = None):
         return attention.head_figure(model(request), text, layer, head)
 
-    @user_errors
     @on_gpu(duration=30)
     def all_layers(text, is_open, request: gr.Request = None):
         if not is_open:  # drawn only while its accordion is open: it is the heaviest figure
             return gr.skip()
-        return attention.overview_figure(model(request), text)
+        try:
+            return attention.overview_figure(model(request), text)
+        except ValueError:  # said by the grid's toast, or the tokens area's note
+            return gr.skip()
 
-    @user_errors
     @on_gpu(duration=30)
     def views(text, layer, head, request: gr.Request = None):
+        """Every view redrawn for the session's model (page load, a new model). Never raises: it runs
+        without anyone asking, so a text the model cannot read is said in the tokens area, not a toast."""
         handle = model(request)
-        layer = min(int(layer), handle.config.n_layer - 1)
-        head = min(int(head), handle.config.n_head - 1)
-        return (
-            attention.tokens_html(handle, text),
-            attention.grid_figure(handle, text, layer),
-            attention.head_figure(handle, text, layer, head),
-        )
+        layer = min(int(layer or 0), handle.config.n_layer - 1)
+        head = min(int(head or 0), handle.config.n_head - 1)
+        try:
+            return (
+                attention.tokens_html(handle, text),
+                attention.grid_figure(handle, text, layer),
+                attention.head_figure(handle, text, layer, head),
+            )
+        except ValueError as exc:
+            return attention.note_html(str(exc)), gr.skip(), gr.skip()
 
-    inference = dict(concurrency_id="inference", concurrency_limit=threads.INFERENCE_CONCURRENCY, preprocess=False)
+    # A slider moved quickly fires many events: "always_last" runs at most one at a time per view
+    # and then only the latest, so the last move wins and no stale answer arrives after it.
+    inference = dict(
+        concurrency_id="inference",
+        concurrency_limit=threads.INFERENCE_CONCURRENCY,
+        preprocess=False,
+        trigger_mode="always_last",
+    )
     private = dict(api_visibility="private", show_progress="hidden", **inference)
     triggers = [show.click, text.submit, layer.release]
     gr.on(triggers, attention_grid, [text, layer], grid, api_name="attention", show_progress="minimal", **inference)
@@ -118,4 +129,4 @@ def build(ctx: AppContext) -> AttentionTab:
     )
     overview_box.collapse(lambda: False, None, overview_open, queue=False, api_visibility="private")
     gr.on([show.click, text.submit], all_layers, [text, overview_open], overview, **private)
-    return AttentionTab(layer=layer, head=head, refresh=(views, [text, layer, head], [tokens, grid, single]))
+    return AttentionTab(text=text, layer=layer, head=head, refresh=(views, [text, layer, head], [tokens, grid, single]))

@@ -8,6 +8,7 @@ parameter cap.
 
 from __future__ import annotations
 
+import html
 import os
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import torch
 import gpt
 from gpt import GPT, GPTConfig, make_tokenizer
 from gpt.checkpoint import read_header
+from gpt.data import text_snippet
 from gpt.device import resolve_device
 
 from . import limits, threads
@@ -32,6 +34,8 @@ def load_bundled(path, corpus_text: str | None = None) -> ModelHandle:
     path = Path(path)
     if path.is_file():
         model, tokenizer, meta = gpt.load(path, map_location=str(device))
+        if corpus_text:
+            meta.setdefault("example", text_snippet(corpus_text))
         label = f"bundled: {path.name} ({tokenizer.kind}, {model.num_parameters() / 1e6:.2f}M parameters)"
         return ModelHandle.serving(model, tokenizer, meta, "bundled", label, path)
     tokenizer = make_tokenizer("char", corpus_text or "abcdefghijklmnopqrstuvwxyz ,.\n")
@@ -105,7 +109,7 @@ def read_text_upload(path) -> str:
             f"{limits.mb(limits.MAX_TEXT_UPLOAD_BYTES)}. Use a shorter text."
         )
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark is not part of the text
     except UnicodeDecodeError:
         raise ValueError(f"{path.name} is not UTF-8 text: save it as UTF-8 and upload it again.") from None
     if len(text) > limits.MAX_TEXT_CHARS:
@@ -117,16 +121,41 @@ def read_text_upload(path) -> str:
     return text
 
 
-def _fmt(value) -> str:
+def _plain(value) -> str:
+    """A metadata value as plain text: numbers formatted, yes/no for booleans, text as it is (but
+    for characters no browser can show: a checkpoint's JSON may hold lone surrogates)."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, float):
         return f"{value:.4g}"
-    if isinstance(value, int) and not isinstance(value, bool):
+    if isinstance(value, int):
         return f"{value:,}"
-    return str(value).replace("\\", "\\\\").replace("*", "\\*").replace("_", "\\_")
+    return str(value).encode("utf-8", errors="replace").decode("utf-8")
+
+
+# The training metadata a card shows, in this order (meta keys written by gpt.Trainer.summary).
+CARD_TRAINING_FIELDS = (
+    ("steps", "steps"),
+    ("kept", "weights kept"),
+    ("best_step", "best step"),
+    ("val_loss", "val loss"),
+    ("last_val_loss", "val loss at the last step"),
+    ("train_loss", "train loss"),
+    ("tokens_per_s", "tokens/s"),
+    ("train_seconds", "seconds"),
+    ("device", "device"),
+    ("stopped_early", "stopped early"),
+    ("text", "training text"),
+    ("example", "it begins"),
+)
 
 
 def model_card(handle: ModelHandle) -> str:
-    """Markdown describing the model: where it came from, its shape, tokenizer, device, metrics."""
+    """HTML describing the model: where it came from, its shape, tokenizer, device, metrics.
+
+    Built from typed fields, every value escaped: a checkpoint's metadata is the uploader's text,
+    and rendering it as Markdown or HTML would let a file make the page fetch an image from
+    another host."""
     c, meta, tok = handle.config, handle.meta, handle.tokenizer
     vocab_note = (
         "one token per character" if tok.kind == "char" else "GPT-2 byte-pair encoding, compacted to the tokens in use"
@@ -138,16 +167,17 @@ def model_card(handle: ModelHandle) -> str:
         ("Context (block_size)", f"{c.block_size} tokens"),
         ("Tokenizer", f"{tok.kind} — {tok.vocab_size:,} tokens ({vocab_note})"),
         ("Runs on", threads.device_text(handle.device)),
-        ("Precision", "float32 weights" + (f"; trained in {meta['precision']}" if meta.get("precision") else "")),
+        ("Precision", "float32 weights" + (f"; trained in {_plain(meta['precision'])}" if meta.get("precision") else "")),
     ]
-    metrics = [
-        (k, meta[k])
-        for k in ("steps", "train_loss", "val_loss", "tokens_per_s", "train_seconds", "device", "stopped_early", "text")
-        if meta.get(k) is not None
-    ]
-    lines = [f"- **{k}:** {_fmt(v)}" for k, v in rows]
-    if metrics:
-        lines += ["", "**Training**", ""] + [f"- **{k.replace('_', ' ')}:** {_fmt(v)}" for k, v in metrics]
+    training = [(label, meta[key]) for key, label in CARD_TRAINING_FIELDS if meta.get(key) is not None]
+
+    def table(pairs) -> str:
+        cells = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(_plain(v))}</td></tr>" for k, v in pairs)
+        return f'<table class="card">{cells}</table>'
+
+    parts = [table(rows)]
+    if training:
+        parts += ["<h4>Training</h4>", table(training)]
     if meta.get("note"):
-        lines += ["", f"⚠ {meta['note']}"]
-    return "\n".join(lines)
+        parts.append(f'<p class="card-note">⚠ {html.escape(_plain(meta["note"]))}</p>')
+    return "".join(parts)

@@ -21,8 +21,6 @@ token. **Top-k** keeps only the k likeliest tokens, **top-p** the fewest whose o
 them off). The same **seed** gives the same text.
 """
 
-DEFAULT_PROMPT = "ROMEO:\n"
-
 
 @dataclass
 class GenerateTab:
@@ -35,7 +33,7 @@ def build(ctx: AppContext) -> GenerateTab:
         gr.Markdown(INTRO)
         with gr.Row(equal_height=False):
             with gr.Column(scale=2, min_width=300):
-                prompt = gr.Textbox(value=DEFAULT_PROMPT, label="Prompt", lines=3, max_lines=8, elem_id="prompt")
+                prompt = gr.Textbox(value=ctx.registry.default.prompt, label="Prompt", lines=3, max_lines=8, elem_id="prompt")
                 max_new_tokens = gr.Slider(0, limits.MAX_NEW_TOKENS, value=300, step=10, label="max_new_tokens")
                 temperature = gr.Slider(
                     0.0, 2.0, value=0.8, step=0.05, label="temperature", info="0 = always the likeliest token"

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import torch
 
 from gpt.checks import parse_float, parse_int, parse_text
-from gpt.tokenizer import text_pieces
 from gpt.sampling import filter_logits
+from gpt.tokenizer import text_pieces, token_label
 from viz import next_token_bars
 
 from . import limits, threads
@@ -104,7 +104,7 @@ def next_token_figure(handle: ModelHandle, text: str, s: SamplingSettings, top: 
     temperature = s.temperature if s.temperature > 0 else 1.0
     probs = filter_logits(logits / temperature, s.top_k, s.top_p).softmax(dim=-1)[0].cpu()
     best = [i for i in torch.topk(probs, min(top, probs.numel())).indices.tolist() if probs[i] > 0]  # filtered out: 0
-    pieces = [tokenizer.decode([i]) for i in best]
+    pieces = [token_label(tokenizer, i) for i in best]
     fig = next_token_bars(pieces, probs[best], top_k=top)
     how = "greedy picks the top bar" if s.temperature == 0 else f"temperature {s.temperature:g}"
     fig.update_layout(title_text=f"What could come next ({how})")

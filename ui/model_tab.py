@@ -24,7 +24,7 @@ run code), up to {limits.mb(limits.MAX_UPLOAD_BYTES)}, {limits.MAX_PARAMETERS / 
 
 @dataclass
 class ModelTab:
-    card: gr.Markdown
+    card: gr.HTML
     download: gr.DownloadButton
     events: list  # events after which the session's model changed
 
@@ -35,7 +35,7 @@ def build(ctx: AppContext) -> ModelTab:
         gr.Markdown(INTRO)
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=300):
-                card = gr.Markdown(checkpoints.model_card(default), elem_id="model-card")
+                card = gr.HTML(checkpoints.model_card(default), elem_id="model-card")
             with gr.Column(scale=2, min_width=260):
                 download = gr.DownloadButton(
                     "Download this model (.safetensors)",
@@ -70,5 +70,6 @@ def build(ctx: AppContext) -> ModelTab:
 
     private = dict(api_visibility="private", concurrency_limit=None)
     uploaded = upload.upload(upload_model, upload, message, **private)
+    uploaded.failure(lambda: None, None, upload, **private)  # a refused file does not stay listed as if loaded
     was_reset = reset.click(reset_model, None, message, **private)
     return ModelTab(card=card, download=download, events=[uploaded, was_reset])

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import limits
+from .examples import DEFAULT_PROMPT, DEFAULT_SENTENCE, example_prompt, example_sentence
 
 
 @dataclass(frozen=True)
@@ -32,12 +33,16 @@ class ModelHandle:
     origin: str  # "bundled", "trained", "uploaded", "untrained"
     label: str  # short human description for the header and the model card
     path: Path | None = None  # checkpoint file a user can download
+    example: str = DEFAULT_SENTENCE  # a sentence this model can encode: where its views start
+    prompt: str = DEFAULT_PROMPT  # a prompt this model can encode
 
     @classmethod
     def serving(cls, model, tokenizer, meta, origin, label, path=None) -> "ModelHandle":
         model.eval()
         model.requires_grad_(False)
-        return cls(model, tokenizer, dict(meta or {}), origin, label, Path(path) if path else None)
+        meta = dict(meta or {})
+        example, prompt = example_sentence(tokenizer, meta), example_prompt(tokenizer, meta)
+        return cls(model, tokenizer, meta, origin, label, Path(path) if path else None, example, prompt)
 
     @property
     def config(self):

@@ -15,6 +15,7 @@ from . import checkpoints, limits, plan, train_form, training
 from .context import AppContext
 from .errors import user_errors
 from .sessions import session_id
+from .widgets import index_slider
 
 INTRO = """
 **Train a GPT on any text, live.** Pick a text and a model size, press **Train**, and watch three things:
@@ -92,11 +93,8 @@ def build(ctx: AppContext) -> TrainTab:
                     interactive=False,
                     elem_id="samples",
                 )
-                watch_layer = gr.Slider(
-                    0,
-                    defaults.n_layer - 1,
-                    value=0,
-                    step=1,
+                watch_layer = index_slider(
+                    defaults.n_layer,
                     label="Layer to watch",
                     info="the attention below is this layer's, refreshed at each evaluation",
                 )
@@ -174,9 +172,7 @@ def build(ctx: AppContext) -> TrainTab:
         trigger_mode="always_last",
         **light,
     )
-    form["n_layer"].change(
-        lambda n: gr.Slider(maximum=max(int(n) - 1, 0), value=0), form["n_layer"], watch_layer, **light
-    )
+    form["n_layer"].change(lambda n: index_slider(n, 0), form["n_layer"], watch_layer, **light)
     watch_layer.change(watch, watch_layer, None, **light)
 
     event = start.click(

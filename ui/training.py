@@ -17,8 +17,9 @@ import torch
 
 from gpt import GPT, GPTConfig, TrainConfig, Trainer, TrainingDiverged, make_tokenizer, split_ids
 from gpt.checkpoint import save
-from gpt.tokenizer import text_pieces
+from gpt.data import text_snippet
 from gpt.settings import TrainingSettings
+from gpt.tokenizer import text_pieces
 from viz import loss_curve
 
 from . import limits, threads
@@ -250,10 +251,16 @@ def run_on_device(job: TrainingJob, prepared: Prepared):
         yield TrainUpdate(status="Stopped before the first step. Your model is unchanged.", finished=True)
         return
     model.eval()
-    how = "Stopped" if event.stopped else "Done"
+    how = {"stop": "Stopped", "time_budget": "Time budget reached"}.get(event.stop_reason, "Done")
+    kept = (
+        f" · kept the weights of step {event.best_step:,} (val {event.best_val_loss:.3f}), the best seen"
+        if event.restored_best
+        else ""
+    )
     status = (
         f"✓ **{how} at step {event.step:,}** in {event.elapsed_s:.1f} s · loss {event.train_loss:.3f}"
         + (f" · val {event.val_loss:.3f}" if event.val_loss is not None else "")
+        + kept
         + ". This is now your session's model: try it in **Generate** and **Attention**, download it in **Model**."
     )
     yield TrainUpdate(
@@ -263,7 +270,11 @@ def run_on_device(job: TrainingJob, prepared: Prepared):
         attention=attention,
         model=model,
         event=event,
-        meta={**trainer.summary(event), "text": f"{len(request.text):,} characters, starting {request.text[:40]!r}"},
+        meta={
+            **trainer.summary(event),
+            "text": f"{len(request.text):,} characters",
+            "example": text_snippet(request.text),
+        },
     )
 
 
