@@ -20,6 +20,7 @@ from starlette.middleware import Middleware
 
 from ui import attention_tab, generate_tab, limits, model_tab, theme, threads, train_tab
 from ui.checkpoints import model_card
+from ui.clients import reported_width
 from ui.context import DEFAULT_MODEL, AppContext, create_context
 from ui.examples import encodes
 from ui.sessions import session_id
@@ -107,12 +108,21 @@ def create_app(default_model_path=None, corpus_path=None) -> MiradorBlocks:
         train.event.then(**changed).then(**redraw)
         for event in model.events:
             event.success(**changed).then(**redraw)
-        demo.load(**redraw)
+        viewport = gr.Number(visible=False, elem_id="viewport-width")
+
+        def remember_client(width, request: gr.Request = None):
+            """The page says how wide it is: figures are then drawn for it (square maps on a phone)."""
+            ctx.clients.update(session_id(request), width_px=reported_width(width))
+
+        demo.load(
+            remember_client, viewport, None, js="() => window.innerWidth", api_visibility="private", queue=False
+        ).then(**redraw)
         demo.load(train.corpus, None, train.text, api_visibility="private", show_progress="hidden", queue=False)
 
         def end_session(request: gr.Request):
             """The tab closed: stop its training, free its model and files."""
             ctx.registry.end(session_id(request))
+            ctx.clients.forget(session_id(request))
 
         demo.unload(end_session)
     demo.context = ctx  # for tests and tools: the sessions, queue and bundled model

@@ -64,17 +64,17 @@ def _maps(handle: ModelHandle, text) -> tuple[torch.Tensor, list[str]]:
     return maps, token_pieces(handle.tokenizer, ids)
 
 
-def grid_figure(handle: ModelHandle, text, layer):
-    """One heatmap per head of one layer (what /attention returns)."""
+def grid_figure(handle: ModelHandle, text, layer, width_px: int | None = None):
+    """One heatmap per head of one layer (what /attention returns); width_px: the figure's width, if known."""
     layer = check_layer(handle, layer)
     maps, pieces = _maps(handle, text)
-    return head_grid(maps[layer], pieces, layer)
+    return head_grid(maps[layer], pieces, layer, width_px=width_px)
 
 
-def head_figure(handle: ModelHandle, text, layer, head):
+def head_figure(handle: ModelHandle, text, layer, head, width_px: int | None = None):
     layer, head = check_layer(handle, layer), check_head(handle, head)
     maps, pieces = _maps(handle, text)
-    return single_head(maps[layer, head], pieces, layer, head)
+    return single_head(maps[layer, head], pieces, layer, head, width_px=width_px)
 
 
 def overview_figure(handle: ModelHandle, text):
@@ -82,9 +82,9 @@ def overview_figure(handle: ModelHandle, text):
     return layers_overview(maps, pieces)
 
 
-def probe_figure(layer_maps: torch.Tensor, pieces: list[str], layer: int, step: int):
+def probe_figure(layer_maps: torch.Tensor, pieces: list[str], layer: int, step: int, width_px: int | None = None):
     """The training probe: every head of one layer, titled with the step it was taken at."""
-    fig = head_grid(layer_maps, pieces, layer)
+    fig = head_grid(layer_maps, pieces, layer, width_px=width_px)
     fig.update_layout(title_text=f"Layer {layer} attention on a fixed sentence, at step {step}")
     return fig
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import gradio as gr
 
 from . import attention, threads
+from .clients import plot_width
 from .context import AppContext
 from .errors import user_errors
 from .gpu import on_gpu
@@ -45,6 +46,7 @@ def build(ctx: AppContext) -> AttentionTab:
         tokens = gr.HTML(elem_id="tokens")
         layer = index_slider(
             config.n_layer,
+            elem_id="attention-layer",
             label="Layer",
             info="layer 0 reads the raw tokens; later layers read what earlier ones wrote",
         )
@@ -53,6 +55,7 @@ def build(ctx: AppContext) -> AttentionTab:
             with gr.Column(scale=1, min_width=160):
                 head = index_slider(
                     config.n_head,
+                    elem_id="attention-head-index",
                     label="Head",
                     info="one head, large: hover a cell for query, key and weight",
                 )
@@ -65,11 +68,16 @@ def build(ctx: AppContext) -> AttentionTab:
     def model(request):
         return ctx.registry.model(session_id(request))
 
+    def widths(request) -> tuple[int | None, int | None]:
+        """The grid's width (the whole row) and the single head's (four fifths of it), for this tab."""
+        client = ctx.clients.get(session_id(request))
+        return plot_width(client), plot_width(client, share=4 / 5)
+
     @user_errors
     @on_gpu(duration=30)
     def attention_grid(text, layer=0, request: gr.Request = None):
         """Every head of one layer as heatmaps (rows: query tokens, columns: key tokens)."""
-        return attention.grid_figure(model(request), text, layer)
+        return attention.grid_figure(model(request), text, layer, widths(request)[0])
 
     @on_gpu(duration=30)
     def tokens_and_head(text, layer, head, request: gr.Request = None):
@@ -77,14 +85,15 @@ def build(ctx: AppContext) -> AttentionTab:
         toast; here it only becomes the tokens area's note."""
         handle = model(request)
         try:
-            return attention.tokens_html(handle, text), attention.head_figure(handle, text, layer, head)
+            single = attention.head_figure(handle, text, layer, head, widths(request)[1])
+            return attention.tokens_html(handle, text), single
         except ValueError as exc:
             return attention.note_html(str(exc)), gr.skip()
 
     @user_errors
     @on_gpu(duration=30)
     def one_head(text, layer, head, request: gr.Request = None):
-        return attention.head_figure(model(request), text, layer, head)
+        return attention.head_figure(model(request), text, layer, head, widths(request)[1])
 
     @on_gpu(duration=30)
     def all_layers(text, is_open, request: gr.Request = None):
@@ -99,14 +108,14 @@ def build(ctx: AppContext) -> AttentionTab:
     def views(text, layer, head, request: gr.Request = None):
         """Every view redrawn for the session's model (page load, a new model). Never raises: it runs
         without anyone asking, so a text the model cannot read is said in the tokens area, not a toast."""
-        handle = model(request)
+        handle, (grid_width, head_width) = model(request), widths(request)
         layer = min(int(layer or 0), handle.config.n_layer - 1)
         head = min(int(head or 0), handle.config.n_head - 1)
         try:
             return (
                 attention.tokens_html(handle, text),
-                attention.grid_figure(handle, text, layer),
-                attention.head_figure(handle, text, layer, head),
+                attention.grid_figure(handle, text, layer, grid_width),
+                attention.head_figure(handle, text, layer, head, head_width),
             )
         except ValueError as exc:
             return attention.note_html(str(exc)), gr.skip(), gr.skip()

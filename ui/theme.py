@@ -41,6 +41,19 @@ CSS = """
 @media (max-width: 640px) {
   #header h1 { font-size: 1.4em; }
 }
+/* On phones and tablets Plotly's toolbar lies over the figures' titles; touch gestures zoom anyway. */
+@media (max-width: 1024px) {
+  .modebar-container { display: none !important; }
+}
+/* A slider in a narrow column: the track shrinks, the minimum and maximum stay whole. */
+.slider_input_container { min-width: 0; }
+.slider_input_container input[type="range"] { min-width: 0; width: auto; flex: 1 1 0; }
+.slider_input_container .min_value, .slider_input_container .max_value { flex: none; }
+.tokens.note { color: var(--body-text-color-subdued); font-family: var(--font); }
+table.card { border-collapse: collapse; width: 100%; font-size: 0.95em; }
+table.card th { text-align: left; font-weight: 600; padding: 0.25em 0.8em 0.25em 0; vertical-align: top; width: 34%; }
+table.card td { padding: 0.25em 0; white-space: pre-wrap; overflow-wrap: anywhere; }
+#model-card h4 { margin: 1em 0 0.3em; }
 """
 
 HEAD = """<style>

@@ -12,6 +12,7 @@ from gpt.settings import FORM_FIELDS, TrainingSettings
 from viz import loss_curve
 
 from . import checkpoints, limits, plan, train_form, training
+from .clients import plot_width
 from .context import AppContext
 from .errors import user_errors
 from .sessions import session_id
@@ -141,7 +142,9 @@ def build(ctx: AppContext) -> TrainTab:
         """Train a new model on `text` and make it this session's model; streams progress."""
         arguments = locals()
         parsed = train_form.parse_request(text, watch_layer, **{name: arguments[name] for name in FORM_FIELDS})
-        for update in training.train(ctx.registry, ctx.queue, ctx.timer, session_id(request), parsed):
+        sid = session_id(request)
+        probe_width = plot_width(ctx.clients.get(sid), share=3 / 5)  # the right-hand column
+        for update in training.train(ctx.registry, ctx.queue, ctx.timer, sid, parsed, probe_width):
             yield tuple(
                 gr.skip() if v is None else v for v in (update.status, update.loss, update.samples, update.attention)
             )

@@ -119,10 +119,17 @@ def set_watch_layer(registry: SessionRegistry, sid: str, layer) -> None:
             pass
 
 
-def train(registry: SessionRegistry, queue: TrainingQueue, timer: StepTimer, sid: str, request: TrainRequest):
+def train(
+    registry: SessionRegistry,
+    queue: TrainingQueue,
+    timer: StepTimer,
+    sid: str,
+    request: TrainRequest,
+    probe_width_px: int | None = None,
+):
     """Queue, train and hand over the model: a generator of TrainUpdates."""
     prepared = prepare(request, timer)  # errors here come before queueing
-    job = TrainingJob(sid, watch_layer=request.watch_layer)
+    job = TrainingJob(sid, watch_layer=request.watch_layer, probe_width_px=probe_width_px)
     registry.begin_job(sid, job)
     try:
         queue.join(job)
@@ -237,7 +244,7 @@ def run_on_device(job: TrainingJob, prepared: Prepared):
             samples = history.samples_text()
             layer = min(max(job.watch_layer, 0), prepared.config.n_layer - 1)
             maps = attention_maps(model, probe_ids)
-            attention = probe_figure(maps[layer], probe_pieces, layer, event.step)
+            attention = probe_figure(maps[layer], probe_pieces, layer, event.step, job.probe_width_px)
         now = time.monotonic()
         if evaluated or event.done or now - last_yield >= UPDATE_INTERVAL_S:
             last_yield = now

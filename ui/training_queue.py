@@ -23,6 +23,7 @@ class TrainingJob:
 
     sid: str
     watch_layer: int = 0
+    probe_width_px: int | None = None  # the live attention figure's width on the page, if known
     trainer: Trainer | None = None
     cancelled: bool = False  # Stop pressed (or session ended) while waiting or running
     abandoned: bool = False  # the session is gone: do not hand it the model

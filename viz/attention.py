@@ -23,8 +23,11 @@ from .grid import Cell, cell_axes, cell_title, grid_cells
 from .layout import TICK_FONT_SIZE, attention_coloraxis, base_layout, diverging_coloraxis
 from .tokens import token_labels
 
-MAX_LABELLED_TOKENS = 48  # above this, tick labels overlap into a smear
+MAX_LABELLED_TOKENS = 48  # above this, without a known width, tick labels overlap into a smear
 MAX_GRID_COLS = 4
+MIN_CELL_PX = 130  # a head's map is at least this wide: two per row on a phone
+MIN_LABEL_PX = 11  # a tick label per this many pixels at most, or they overlap
+NARROW_PX = 600  # below this width (a phone), tighter margins and the colour bar below the maps
 
 _HOVER = "query %{y} → key %{x}<br>weight %{z:.3f}"
 DIFF_HOVER = "query %{y} → key %{x}<br>change %{z:+.3f}"
@@ -62,14 +65,15 @@ def _heatmap(z: np.ndarray, labels: list[str], cell: Cell | None, name: str, hov
     return trace
 
 
-def head_grid(attn: Any, pieces: Sequence[str], layer: int) -> go.Figure:
-    """Every head of one layer side by side, at most 4 per row.
+def head_grid(attn: Any, pieces: Sequence[str], layer: int, width_px: int | None = None) -> go.Figure:
+    """Every head of one layer side by side, at most 4 per row (fewer on a narrow screen).
 
-    attn: (n_head, T, T) tensor or array; pieces: the T token strings.
+    attn: (n_head, T, T) tensor or array; pieces: the T token strings; width_px: the width the
+    figure will have, when the page told it (the maps are then square).
     """
     arr = attention_array(attn, pieces, ndim=3, name="head_grid")  # (H, T, T)
     title = f"Layer {layer} attention, one map per head"
-    return _grid(arr, pieces, title, attention_coloraxis(), "head {head}", _HOVER)
+    return _grid(arr, pieces, title, attention_coloraxis(), "head {head}", _HOVER, width_px)
 
 
 def head_grid_diff(
@@ -80,6 +84,7 @@ def head_grid_diff(
     colorbar_title: str = "change",
     head_title: str = "head {head}",
     hover: str = DIFF_HOVER,
+    width_px: int | None = None,
 ) -> go.Figure:
     """How every head of one layer changed between two snapshots, laid out like head_grid.
 
@@ -93,34 +98,62 @@ def head_grid_diff(
         raise ValueError("head_grid_diff: the difference has non-finite values; compare two finite snapshots.")
     limit = max(float(np.abs(arr).max(initial=0.0)), DIFF_MIN_RANGE)
     coloraxis = diverging_coloraxis(limit, colorbar_title)
-    return _grid(arr, pieces, title.format(layer=layer), coloraxis, head_title, hover)
+    return _grid(arr, pieces, title.format(layer=layer), coloraxis, head_title, hover, width_px)
 
 
-def _grid(arr: np.ndarray, pieces: Sequence[str], title: str, coloraxis: dict, head_title: str, hover: str) -> go.Figure:
-    """The heads of arr (H, T, T) in a grid of at most MAX_GRID_COLS columns, one colour axis."""
+def _sides(show_labels: bool, width_px: int | None) -> tuple[int, int]:
+    """(left, right) margins of a grid: the query labels' room, and the colour bar's (which goes
+    below the maps on a narrow screen)."""
+    narrow = width_px is not None and width_px < NARROW_PX
+    return (60 if narrow else 100) if show_labels else 20, 10 if narrow else 70
+
+
+def grid_columns(n_head: int, width_px: int | None, show_labels: bool = True) -> int:
+    """Heads per row: at most MAX_GRID_COLS, and on a narrow screen as many as keep each map at
+    least MIN_CELL_PX wide (a phone shows two, not four strips)."""
+    if width_px is None:
+        return min(MAX_GRID_COLS, max(n_head, 1))
+    left, right = _sides(show_labels, width_px)
+    fits = (width_px - left - right) // MIN_CELL_PX
+    return int(min(MAX_GRID_COLS, max(n_head, 1), max(fits, 1)))
+
+
+def _grid(
+    arr: np.ndarray, pieces: Sequence[str], title: str, coloraxis: dict, head_title: str, hover: str, width_px=None
+) -> go.Figure:
+    """The heads of arr (H, T, T) in a grid, one colour axis. With the figure's width known, every
+    map is square; without it, 240 px tall (square at a laptop's width)."""
     n_head, t = arr.shape[0], arr.shape[1]
     labels = token_labels(list(pieces))
-    show = t <= MAX_LABELLED_TOKENS
-
-    n_cols = min(MAX_GRID_COLS, max(n_head, 1))
+    # With the width known, Plotly thins the labels to what fits (nticks below); without it, many
+    # labels would overlap into a smear.
+    show = t <= MAX_LABELLED_TOKENS or width_px is not None
+    n_cols = grid_columns(n_head, width_px, show)
     n_rows = -(-n_head // n_cols)
-    row_px, v_gap_px = 240, 34
-    top, bottom = 80, (100 if show else 30)
+    left, right = _sides(show, width_px)
+    narrow = width_px is not None and width_px < NARROW_PX
+    if width_px is None:
+        row_px = 240
+    else:  # square maps: a row is as tall as a map is wide
+        row_px = max(int((width_px - left - right) / n_cols * (1 - 0.03 * (n_cols - 1))), 60)
+    v_gap_px = 34
+    top, bottom = 80, (100 if show else 30) + (50 if narrow else 0)
     plot_px = n_rows * row_px + (n_rows - 1) * v_gap_px
     cells = grid_cells(n_head, n_cols, plot_px, h_gap=0.03, v_gap_px=v_gap_px)
 
-    layout = base_layout(
-        title,
-        height=top + bottom + plot_px,
-        margin=dict(l=(100 if show else 20), r=20, t=top, b=bottom),
-    )
+    layout = base_layout(title, height=top + bottom + plot_px, margin=dict(l=left, r=right, t=top, b=bottom))
+    if narrow:  # the colour bar under the maps, not beside them
+        coloraxis = dict(coloraxis, colorbar=dict(coloraxis["colorbar"], orientation="h", y=-0.02, yanchor="top", len=1.0))
     layout["coloraxis"] = coloraxis
+    ticks = max(2, row_px // MIN_LABEL_PX)  # Plotly thins the labels to this many: they stay readable
     annotations, traces = [], []
     for h, cell in enumerate(cells):
         # Labels only on the outer edge of the grid: the tokens are the same
         # in every head, so repeating them would only eat space.
         lowest_in_col = h + n_cols >= n_head
-        layout.update(cell_axes(cell, _axis(show and lowest_in_col), _axis(show and cell.col == 0, reverse=True)))
+        x_axis, y_axis = _axis(show and lowest_in_col), _axis(show and cell.col == 0, reverse=True)
+        square = dict(scaleanchor=cell.xref, scaleratio=1, constrain="domain")  # a T x T map stays square
+        layout.update(cell_axes(cell, dict(x_axis, nticks=ticks, constrain="domain"), dict(y_axis, nticks=ticks, **square)))
         name = head_title.format(head=h)
         annotations.append(cell_title(cell, name))
         traces.append(_heatmap(arr[h], labels, cell, name, hover))
@@ -128,24 +161,30 @@ def _grid(arr: np.ndarray, pieces: Sequence[str], title: str, coloraxis: dict, h
     return go.Figure(data=traces, layout=layout)
 
 
-def single_head(attn_2d: Any, pieces: Sequence[str], layer: int, head: int) -> go.Figure:
+def single_head(attn_2d: Any, pieces: Sequence[str], layer: int, head: int, width_px: int | None = None) -> go.Figure:
     """One head as a large map with token labels on both axes.
 
-    attn_2d: (T, T).  Height grows with T so labels keep a readable spacing;
-    Plotly thins the labels itself if they still do not fit.
+    attn_2d: (T, T). With the figure's width known the map is square; without it, its height
+    grows with T so labels keep a readable spacing. Plotly thins the labels if they do not fit.
     """
     arr = attention_array(attn_2d, pieces, ndim=2, name="single_head")  # (T, T)
     t = arr.shape[0]
     labels = token_labels(list(pieces))
-    height = int(np.clip(200 + 14 * t, 450, 2400))
-    layout = base_layout(
-        f"Layer {layer}, head {head} attention",
-        height=height,
-        margin=dict(l=110, r=20, t=60, b=110),
-    )
+    narrow = width_px is not None and width_px < NARROW_PX
+    margin = dict(l=70, r=10, t=60, b=130) if narrow else dict(l=110, r=20, t=60, b=110)
+    if width_px is None:
+        height = int(np.clip(200 + 14 * t, 450, 2400))
+    else:  # square: the map's height is its width
+        height = int(max(width_px - margin["l"] - margin["r"] - (0 if narrow else 60), 150) + margin["t"] + margin["b"])
+    layout = base_layout(f"Layer {layer}, head {head} attention", height=height, margin=margin)
     layout["coloraxis"] = attention_coloraxis()
+    if narrow:
+        layout["coloraxis"]["colorbar"].update(orientation="h", y=-0.35, yanchor="top", len=1.0)
     layout["xaxis"] = dict(_axis(True), title=dict(text="key (attended to)"))
-    layout["yaxis"] = dict(_axis(True, reverse=True), title=dict(text="query (attending)"))
+    layout["xaxis"]["constrain"] = "domain"
+    layout["yaxis"] = dict(
+        _axis(True, reverse=True), title=dict(text="query (attending)"), scaleanchor="x", scaleratio=1, constrain="domain"
+    )
     return go.Figure(data=[_heatmap(arr, labels, None, f"L{layer} H{head}")], layout=layout)
 
 
