@@ -305,9 +305,10 @@ def train(args, settings, text, tokenizer, config, train_config, train_ids, val_
         save(args.out, model, tokenizer, meta)
         log.say(f"wrote {args.out} and {resume_path(args.out).name}")
         if state.step < settings.max_steps:
+            launcher = "python" if world.size == 1 else f"torchrun --standalone --nproc_per_node={world.size}"
             log.say(
                 f"stopped at step {state.step} of {settings.max_steps}; to continue: "
-                f"python -m gpt.train --text {args.text} --resume {args.out} --out {args.out}"
+                f"{launcher} -m gpt.train --text {args.text} --resume {args.out} --out {args.out}"
             )
     world.barrier()  # the other ranks wait while rank 0 writes
     return 0
