@@ -115,6 +115,10 @@ def run(quick: bool = False):
         f"precision {results[two][0]['precision']}; {steps} steps per launch, median step after {WARMUP_STEPS} warm-up "
         f"steps; {rounds} round(s) of launches alternating.",
         "Tokens/s: " + ", ".join(f"{name} {tokens / step_s[name]:,.0f}" for name in names) + ".",
+        "Per-round ratios, 2 processes against each single process: " + "; ".join(
+            f"{single}: " + ", ".join(f"{a['step_s'] / b['step_s']:.2f}x" for a, b in zip(results[single], results[two]))
+            for single in singles
+        ) + " (the spread is the machine's load, not the code: compare the medians too).",
         f"The headline speedup is against the faster single process here ({best}). Two cores hold two threads of "
         "one process as well as two processes: DDP can gain little on them and pays the gradient exchange at "
         "every step. On a shared machine two threads of one process can fall far behind one (they wait for each "
