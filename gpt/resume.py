@@ -70,10 +70,10 @@ def _in_optimizer_order(optimizer: torch.optim.Optimizer, names: dict[int, str])
 
 
 def optimizer_state(optimizer: torch.optim.Optimizer, names: dict[int, str]) -> tuple[dict, list[dict]]:
-    """(moments by name, param_groups with names) of an optimizer; names: id(param) -> name."""
+    """(a copy of the moments by name, param_groups with names) of an optimizer; names: id(param) -> name."""
     order = _in_optimizer_order(optimizer, names)
     saved = optimizer.state_dict()
-    moments = {order[i]: {key: saved["state"][i][key] for key in MOMENTS} for i in saved["state"]}
+    moments = {order[i]: {key: saved["state"][i][key].detach().clone() for key in MOMENTS} for i in saved["state"]}
     groups = [{**group, "params": [order[i] for i in group["params"]]} for group in saved["param_groups"]]
     return moments, groups
 

@@ -276,7 +276,8 @@ def train(args, settings, text, tokenizer, config, train_config, train_ids, val_
     )
     if resume is not None:
         log.say(f"resuming at step {resume.step} of {settings.max_steps} from {resume_path(args.resume).name}")
-    last = None
+    last = state = None
+    record = {"settings": asdict(settings), "text": args.text.name, "text_sha256": text_sha256(text)}
     events = trainer.run()
     try:
         with stop_on_signals(trainer.stop) as signals:
@@ -285,6 +286,8 @@ def train(args, settings, text, tokenizer, config, train_config, train_ids, val_
                     log.say(f"signal received: stopping at step {event.step} and saving (again to quit without saving)")
                 last = event
                 log.event(event)
+                if event.done:  # every rank: the generators of all are gathered
+                    state = trainer.resume_state(record)
     except KeyboardInterrupt:
         log.say("interrupted: nothing written (any earlier checkpoint is unchanged)")
         return 130
@@ -293,8 +296,6 @@ def train(args, settings, text, tokenizer, config, train_config, train_ids, val_
         return 1
     finally:
         events.close()  # the run ends: with --keep-best the model now holds its best weights
-    record = {"settings": asdict(settings), "text": args.text.name, "text_sha256": text_sha256(text)}
-    state = trainer.resume_state(record)  # every rank: it gathers their random generators
     if world.is_main:
         if last is not None and last.restored_best:
             log.say(f"kept the weights of step {last.best_step} (best val loss {last.best_val_loss:.4f})")

@@ -16,7 +16,7 @@ shared out (gpt/data.py `step_batches`), the gradients averaged over all of them
 loss is the global batch's. Rank 0 alone evaluates; the others wait for it.
 
 A run can stop after any step (stop(), stop_at, the time budget) and continue later exactly
-where it was: `resume_state()` after the run, `Trainer(..., resume=state)` to continue
+where it was: `resume_state()` at an event, `Trainer(..., resume=state)` to continue
 (gpt/resume.py).
 """
 
@@ -148,17 +148,14 @@ def make_optimizer(params: list[torch.Tensor], config: TrainConfig, device: torc
 
 
 @dataclass(frozen=True)
-class _Ending:
-    """What resume_state() needs, taken as the run ends (before the best weights come back)."""
+class _Running:
+    """What resume_state() reads while a run is under way (dropped when it ends)."""
 
-    steps: int
     optimizer: torch.optim.Optimizer
+    params: list[torch.Tensor]  # what the optimizer updates (float32 master copies under bf16)
     names: dict[int, str]  # id(param) -> its name in the model
-    weights: dict[str, torch.Tensor]  # the last weights by name (float32 master copies under bf16)
     best: BestWeights
-    batch_rng: torch.Tensor
-    cpu_rng: torch.Tensor
-    cuda_rng: torch.Tensor | None
+    batches: torch.Generator
 
 
 class Trainer:
@@ -191,7 +188,8 @@ class Trainer:
         self.first_step = 0 if resume is None else self._check_resume(resume)
         self._stop = threading.Event()
         self.best: BestWeights | None = None  # the best-model guard of the run, once it starts
-        self._ending: _Ending | None = None
+        self.steps_done = self.first_step
+        self._running: _Running | None = None
 
     @property
     def global_batch(self) -> int:
@@ -260,21 +258,12 @@ class Trainer:
         elif world.rank > 0:
             torch.manual_seed(cfg.seed + world.rank)  # its own dropout masks; rank 0's go on as one process's
         wrapped = world.wrap(model)  # what forward and backward run through (DDP with several ranks)
-        self.steps_done = self.first_step
+        self._running = _Running(optimizer, params, names, best, batches)
         try:
             with fast_dropout(model):
                 yield from self._loop(optimizer, params, master, best, wrapped, batches)
         finally:
-            self._ending = _Ending(
-                steps=self.steps_done,
-                optimizer=optimizer,
-                names=names,
-                weights={names[id(p)]: p.detach().clone() for p in params},
-                best=best,
-                batch_rng=batches.get_state(),
-                cpu_rng=torch.get_rng_state(),
-                cuda_rng=torch.cuda.get_rng_state() if self.device.type == "cuda" else None,
-            )
+            self._running = None
             if cfg.keep_best:
                 best.restore()  # into params: under bf16 the float32 master weights, copied below
             if master is not None:
@@ -297,29 +286,31 @@ class Trainer:
         best.load_state(state.best, None if copy is None else [copy[names[id(p)]] for p in params])
 
     def resume_state(self, run: dict | None = None) -> ResumeState:
-        """The state this run can continue from (gpt/resume.py), once run() has ended; run is the
-        caller's record to keep with it (its settings, which text). On several processes every
-        rank calls it, since it gathers each rank's random generator; each gets the whole state."""
-        end = self._ending
-        if end is None:
-            raise RuntimeError("resume_state() describes a run that has ended: run the trainer first.")
-        cpu_rng = self.world.gather(end.cpu_rng)
-        cuda_rng = self.world.gather(end.cuda_rng) if end.cuda_rng is not None else None
-        moments, groups = optimizer_state(end.optimizer, end.names)
-        best, best_weights = end.best, None
-        if best.weights is not None and best.step is not None and best.step < end.steps:  # else: the last weights
-            best_weights = {end.names[id(p)]: w for p, w in zip(best.params, best.weights)}
+        """A copy of what this run would continue from after the step of the event just
+        received (gpt/resume.py): ask for it at an event, before the next (the command line
+        asks at the last one, before the best weights come back). run is the caller's record
+        to keep with it (its settings, which text). On several processes every rank asks at the
+        same event: each rank's random generator is gathered, and each gets the whole state."""
+        running = self._running
+        if running is None:
+            raise RuntimeError("resume_state() is asked for during a run, at one of its events.")
+        names, best = running.names, running.best
+        moments, groups = optimizer_state(running.optimizer, names)
+        best_weights = None
+        if best.weights is not None and best.step is not None and best.step < self.steps_done:  # else: the last weights
+            best_weights = {names[id(p)]: w.detach().clone() for p, w in zip(running.params, best.weights)}
+        cuda = self.device.type == "cuda"
         return ResumeState(
-            step=end.steps,
+            step=self.steps_done,
             world_size=self.world.size,
-            weights=end.weights,
+            weights={names[id(p)]: p.detach().clone() for p in running.params},
             moments=moments,
             param_groups=groups,
             best=best.state(),
             best_weights=best_weights,
-            batch_rng=end.batch_rng,
-            cpu_rng=cpu_rng,
-            cuda_rng=cuda_rng,
+            batch_rng=running.batches.get_state(),
+            cpu_rng=self.world.gather(torch.get_rng_state()),
+            cuda_rng=self.world.gather(torch.cuda.get_rng_state()) if cuda else None,
             run=dict(run or {}),
         )
 

@@ -62,6 +62,17 @@ def train(world: World, batch_size: int, grad_accum: int = 1, dropout: float = 0
     return report(model, events, trainer)
 
 
+def run_to_end(trainer: Trainer, record: dict | None = None):
+    """Every event of a run, and its resume state taken at the last one (as python -m gpt.train
+    takes it: at an event, before the run ends and puts the best weights back)."""
+    events, state = [], None
+    for event in trainer.run():
+        events.append(event)
+        if event.done:
+            state = trainer.resume_state(record)
+    return events, state
+
+
 def report(model, events, trainer) -> dict:
     weights = weights_of(model)
     return {
@@ -79,8 +90,7 @@ def stopped_and_resumed(world: World, folder: Path, batch_size: int, dropout: fl
     tokenizer, train_ids, val_ids = data()
     model = new_model(tokenizer.vocab_size, dropout)
     first = Trainer(model, train_ids, val_ids, config(batch_size, 1, stop_at=10), world=world)
-    events = list(first.run())
-    state = first.resume_state({"test": True})  # every rank: the generators are gathered
+    events, state = run_to_end(first, {"test": True})  # every rank: the generators are gathered
     path = folder / "resume.optim.safetensors"
     if world.is_main:
         save_resume(path, state)

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from gpt import export as export_cli
 from gpt import TrainEvent, load
+from gpt import export as export_cli
 from gpt import sample as sample_cli
 from gpt import train as train_cli
 

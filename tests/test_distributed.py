@@ -18,11 +18,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import ddp_worker
 import pytest
 import torch
 from apps import free_port
 
-import ddp_worker
 from gpt import load
 from gpt import train as train_cli
 from gpt.distributed import World

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from ddp_worker import run_to_end
 
 import gpt.checkpoint as ckpt
 from gpt import GPT, GPTConfig, TrainConfig, Trainer, load, make_tokenizer, split_ids
@@ -52,9 +53,9 @@ def test_stopped_at_20_and_resumed_to_40_equals_40_straight(tmp_path, precision)
     straight_weights = [p.detach().clone() for p in model.parameters()]
 
     first = Trainer(new_model(tokenizer.vocab_size), train_ids, val_ids, config(precision, stop_at=20))
-    events = list(first.run())
+    events, state = run_to_end(first, {"note": "kept"})
     assert events[-1].step == 20 and events[-1].stopped and events[-1].done
-    path = save_resume(tmp_path / "run.optim.safetensors", first.resume_state({"note": "kept"}))
+    path = save_resume(tmp_path / "run.optim.safetensors", state)
     model = new_model(tokenizer.vocab_size)  # a fresh process builds a fresh model
     state = load_resume(path, model)
     assert state.step == 20 and state.run == {"note": "kept"}
@@ -92,8 +93,7 @@ def test_the_best_model_guard_survives_resume(tmp_path):
     assert straight[-1].best_step == 5 and straight[-1].restored_best
 
     first = Trainer(model(), train_ids, val_ids, config("fp32", eval_interval=5, stop_at=20))
-    list(first.run())
-    state = first.resume_state()
+    _, state = run_to_end(first)
     assert state.best["step"] == 5 and state.best_weights is not None  # not the last weights: saved apart
     resumed_model = model()
     path = save_resume(tmp_path / "run.optim.safetensors", state)
@@ -103,6 +103,24 @@ def test_the_best_model_guard_survives_resume(tmp_path):
     assert last.best_val_loss == pytest.approx(straight[-1].best_val_loss, abs=1e-6)
     for a, b in zip(resumed_model.parameters(), straight_model.parameters()):
         assert torch.allclose(a, b, atol=1e-6)
+
+
+def test_a_state_taken_at_any_event_continues_the_run(tmp_path):
+    """Not only a stopped run's end: the state at step 13 of a straight run goes on as it did.
+    And outside a run there is no state to take."""
+    tokenizer, train_ids, val_ids = data()
+    straight_trainer = Trainer(new_model(tokenizer.vocab_size), train_ids, val_ids, config("fp32", max_steps=20))
+    with pytest.raises(RuntimeError, match="during a run"):
+        straight_trainer.resume_state()
+    straight, state = [], None
+    for event in straight_trainer.run():
+        straight.append(event)
+        if event.step == 13:
+            state = straight_trainer.resume_state()
+    model = new_model(tokenizer.vocab_size)
+    resumed = list(Trainer(model, train_ids, val_ids, config("fp32", max_steps=20), resume=state).run())
+    assert [e.step for e in resumed] == list(range(14, 21))
+    assert max(abs(a.train_loss - b.train_loss) for a, b in zip(resumed, straight[13:])) < 1e-5
 
 
 # ------------------------------------------------------------ the command line
