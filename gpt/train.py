@@ -205,8 +205,8 @@ def text_sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def resumed_settings(args, text: str) -> tuple[TrainingSettings, dict]:
-    """The settings of the run --resume names, with the flags given, and its resume record."""
+def resumed_settings(args, text: str) -> TrainingSettings:
+    """The settings of the run --resume names, with the flags given (checked against its own)."""
     record = read_resume_header(resume_path(args.resume))
     run = record["run"]
     try:
@@ -218,7 +218,7 @@ def resumed_settings(args, text: str) -> tuple[TrainingSettings, dict]:
             f"--text {args.text} is not the text this run trained on ({run.get('text', 'unknown')}): "
             "resume it with the same text, or start a new run."
         )
-    return settings_from_args(args, resumed=saved), record
+    return settings_from_args(args, resumed=saved)
 
 
 # --- the run --------------------------------------------------------------------------------
@@ -244,10 +244,7 @@ def main(argv=None) -> int:
     try:
         if args.threads:
             torch.set_num_threads(args.threads)
-        if args.resume:
-            settings, _ = resumed_settings(args, text)
-        else:
-            settings = settings_from_args(args)
+        settings = resumed_settings(args, text) if args.resume else settings_from_args(args)
         tokenizer = make_tokenizer(settings.tokenizer, text)
         config = settings.model_config(tokenizer.vocab_size)
         train_config = settings.train_config(device=args.device, precision=args.precision)
