@@ -12,12 +12,19 @@ first evaluation with val loss <= 1.48. Reports:
   steady training tokens/s (median step time, evaluation steps and the first 10 steps left
   out), over the GPU's dense bf16 peak, detected from its name (H100 SXM / H200 989
   TFLOP/s, H100 PCIe 756, A100 312, ...; --peak-tflops overrides).
+When several GPUs are visible it then trains the same recipe on all of them at once: this
+file relaunched under torchrun, one process per GPU (DDP over nccl, gpt/distributed.py), the
+same global batch of 64 windows shared out, and reports the same numbers (MFU per GPU) and
+the tokens/s against one GPU's.
 Without CUDA it says so and exits (status 0): there is nothing to measure.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -69,20 +76,27 @@ def flops_per_token(config: GPTConfig, params: int) -> float:
 
 
 NO_CUDA = "bench/gpu.py needs a CUDA GPU and none is available here (torch.cuda.is_available() is False): nothing to measure."
+LAUNCH_VARIABLES = ("RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")
 
 
-def run(quick: bool = False, overrides: dict | None = None, peak: float | None = None, cap_s: float | None = None, device: str = "cuda") -> Section:
-    """device is for a dry run of this code on a CPU only (the numbers then mean nothing)."""
-    if device == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(NO_CUDA)
+def measure(quick: bool, overrides: dict | None, peak: float | None, cap_s: float | None, device: str, world=None) -> dict:
+    """Train to the target on this process's device (one rank of `world`, default alone): the
+    numbers, ready for JSON. The global batch is TRAIN's on any number of GPUs (each rank takes
+    its share, gpt/data.py), so the steps to the target compare; only their time changes."""
+    from gpt.distributed import World
+
+    world = world or World()
     train = {**TRAIN, **(overrides or {})}
+    if train["batch_size"] % world.size:
+        raise ValueError(f"batch_size {train['batch_size']} does not split over {world.size} GPUs")
+    train["batch_size"] //= world.size
     cap_s = cap_s or (120.0 if quick else 600.0)
     tokenizer, train_ids, val_ids = char_data(MODEL["block_size"])
     torch.manual_seed(1337)
     config = GPTConfig(vocab_size=tokenizer.vocab_size, **MODEL)
     model = GPT(config)
     params = model.num_parameters()
-    trainer = Trainer(model, train_ids, val_ids, TrainConfig(device=device, precision="auto", seed=1337, time_budget_s=cap_s, **train))
+    trainer = Trainer(model, train_ids, val_ids, TrainConfig(device=device, precision="auto", seed=1337, time_budget_s=cap_s, **train), world=world)
     name = torch.cuda.get_device_name(0) if device == "cuda" else f"dry run on {device}"
     peak_source = "as given" if peak else "from the device name"
     peak = peak or peak_tflops(name)
@@ -94,7 +108,9 @@ def run(quick: bool = False, overrides: dict | None = None, peak: float | None =
             now = time.perf_counter()
             if event.val_loss is not None:
                 evals.append((event.step, event.val_loss, event.elapsed_s))
-                if event.val_loss <= TARGET_VAL_LOSS:
+            if event.step % train["eval_interval"] == 0 or event.done:  # evaluated, by rank 0 (the others waited)
+                # Every rank leaves the loop at the same step: rank 0 alone knows the val loss.
+                if world.any(event.val_loss is not None and event.val_loss <= TARGET_VAL_LOSS):
                     reached = (event.elapsed_s, event.step)
                     break
             elif event.step > 10:
@@ -102,44 +118,108 @@ def run(quick: bool = False, overrides: dict | None = None, peak: float | None =
             last = time.perf_counter()
     finally:
         events.close()
-    tokens_s = train["batch_size"] * MODEL["block_size"] / median(step_times) if step_times else None
+    global_batch = trainer.global_batch
+    tokens_s = global_batch * MODEL["block_size"] / median(step_times) if step_times else None
     achieved = flops_per_token(config, params) * tokens_s / 1e12 if tokens_s else None
-    mfu = achieved / peak if achieved and peak else None
+    mfu = achieved / (peak * world.size) if achieved and peak else None
+    return {
+        "name": name, "gpus": world.size, "params": params, "train": {**train, "global_batch": global_batch},
+        "precision": trainer.precision, "peak": peak, "peak_source": peak_source, "cap_s": cap_s,
+        "evals": evals, "reached": reached, "tokens_s": tokens_s, "achieved": achieved, "mfu": mfu,
+        "flops_per_token": flops_per_token(config, params),
+    }
 
-    section = Section(f"GPU: lecture model to val loss <= {TARGET_VAL_LOSS} on {name}")
-    seconds = reached[0] if reached else None
-    section.row(f"seconds to val <= {TARGET_VAL_LOSS} (evaluations included)", None, seconds, None, f"<= {TARGET_SECONDS:.0f} s (one H100)", seconds is not None and seconds <= TARGET_SECONDS, unit="s")
-    section.row("steps to reach it", None, reached[1] if reached else None)
-    section.row("training tokens/s (median step)", None, tokens_s, unit="tok/s")
-    section.row("model FLOPs utilisation (MFU)", None, mfu, None, None, None)
+
+def ddp_measure(gpus: int, quick: bool, overrides: dict | None, peak: float | None, cap_s: float | None) -> dict:
+    """measure() on `gpus` GPUs at once: this file relaunched under torchrun (one process per
+    GPU, nccl); rank 0's numbers."""
+    env = {k: v for k, v in os.environ.items() if k not in LAUNCH_VARIABLES}
+    env["PYTHONPATH"] = str(Path(__file__).resolve().parent.parent)
+    args = ["--rank-worker", "--overrides", json.dumps(overrides or {})]
+    args += ["--quick"] if quick else []
+    args += ["--peak-tflops", str(peak)] if peak else []
+    args += ["--cap-s", str(cap_s)] if cap_s else []
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={gpus}", str(Path(__file__).resolve()), *args]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=1800)
+    if done.returncode != 0:
+        raise RuntimeError(f"the {gpus}-GPU run failed:\n{done.stderr[-3000:]}")
+    return json.loads([line for line in done.stdout.splitlines() if line.startswith("{")][-1])
+
+
+def _rows(section: Section, m: dict, label: str) -> None:
+    seconds = m["reached"][0] if m["reached"] else None
+    target = f"<= {TARGET_SECONDS:.0f} s (one H100)" if m["gpus"] == 1 else None
+    section.row(f"{label}: seconds to val <= {TARGET_VAL_LOSS} (evaluations included)", None, seconds, None, target,
+                (seconds is not None and seconds <= TARGET_SECONDS) if m["gpus"] == 1 else None, unit="s")
+    section.row(f"{label}: steps to reach it", None, m["reached"][1] if m["reached"] else None)
+    section.row(f"{label}: training tokens/s (median step)", None, m["tokens_s"], unit="tok/s")
+    section.row(f"{label}: model FLOPs utilisation (MFU, per GPU)", None, m["mfu"])
+    achieved = f"{m['achieved']:.1f}" if m["achieved"] else None
+    peak = f"{m['peak']:.0f}" if m["peak"] else None
+    peak_from = m["peak_source"] if m["peak"] else "unknown for this device: pass --peak-tflops"
     section.notes += [
-        f"{params / 1e6:.2f}M parameters; {MODEL}; {train}; precision {trainer.precision}.",
-        f"FLOPs per token 6N + 12 L C T = {flops_per_token(config, params) / 1e6:.1f} MFLOP; achieved {achieved and f'{achieved:.1f}'} TFLOP/s; "
-        f"peak {peak and f'{peak:.0f}'} TFLOP/s dense bf16 ({peak_source if peak else 'unknown for this device: pass --peak-tflops'}).",
-        "Val loss by step (seconds): " + ", ".join(f"{s}: {v:.3f} ({t:.1f} s)" for s, v, t in evals),
+        f"{label}: {m['params'] / 1e6:.2f}M parameters; {MODEL}; {m['train']}; precision {m['precision']}.",
+        f"{label}: FLOPs per token 6N + 12 L C T = {m['flops_per_token'] / 1e6:.1f} MFLOP; achieved {achieved} TFLOP/s; "
+        f"peak {peak} TFLOP/s dense bf16 per GPU ({peak_from}).",
+        f"{label}: val loss by step (seconds): " + ", ".join(f"{s}: {v:.3f} ({t:.1f} s)" for s, v, t in m["evals"]),
     ]
-    if reached is None:
-        section.notes.append(f"Val loss {TARGET_VAL_LOSS} was not reached within {cap_s:.0f} s or {train['max_steps']} steps.")
-    section.json = {"gpu_name": name, "gpu_seconds_to_val_1_48": seconds, "gpu_steps_to_val_1_48": reached[1] if reached else None, "gpu_tokens_s": tokens_s, "gpu_mfu": mfu}
+    if m["reached"] is None:
+        section.notes.append(f"{label}: val loss {TARGET_VAL_LOSS} was not reached within {m['cap_s']:.0f} s or {m['train']['max_steps']} steps.")
+
+
+def run(quick: bool = False, overrides: dict | None = None, peak: float | None = None, cap_s: float | None = None, device: str = "cuda") -> Section:
+    """One GPU; and, when several are visible, all of them at once (DDP, the same global batch).
+    device is for a dry run of this code on a CPU only (the numbers then mean nothing)."""
+    if device == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError(NO_CUDA)
+    one = measure(quick, overrides, peak, cap_s, device)
+    section = Section(f"GPU: lecture model to val loss <= {TARGET_VAL_LOSS} on {one['name']}")
+    _rows(section, one, "1 GPU")
+    seconds = one["reached"][0] if one["reached"] else None
+    section.json = {"gpu_name": one["name"], "gpu_seconds_to_val_1_48": seconds, "gpu_steps_to_val_1_48": one["reached"][1] if one["reached"] else None,
+                    "gpu_tokens_s": one["tokens_s"], "gpu_mfu": one["mfu"]}
+    gpus = torch.cuda.device_count() if device == "cuda" else 0
+    if gpus > 1:
+        many = ddp_measure(gpus, quick, overrides, peak, cap_s)
+        _rows(section, many, f"{gpus} GPUs (DDP)")
+        speedup = many["tokens_s"] / one["tokens_s"] if many["tokens_s"] and one["tokens_s"] else None
+        section.row(f"{gpus} GPUs against 1: training tokens/s", one["tokens_s"], many["tokens_s"], speedup, unit="tok/s")
+        section.json.update({"gpu_ddp_gpus": gpus, "gpu_ddp_seconds_to_val_1_48": many["reached"][0] if many["reached"] else None,
+                             "gpu_ddp_tokens_s": many["tokens_s"], "gpu_ddp_speedup": speedup})
     return section
+
+
+def rank_worker(args) -> None:
+    """One rank of ddp_measure (under torchrun): rank 0 prints its numbers as a JSON line."""
+    from gpt.distributed import joined
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"  # cpu: a dry run of the code over gloo
+    with joined(torch.device(device)) as world:
+        numbers = measure(args.quick, json.loads(args.overrides), args.peak_tflops, args.cap_s, device, world)
+        if world.is_main:
+            print(json.dumps(numbers), flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="cap the run at 120 s")
+    parser.add_argument("--quick", action="store_true", help="cap the run at 120 s (default: off, 600 s)")
     parser.add_argument("--lr", type=float, help=f"peak learning rate (default {TRAIN['learning_rate']:g})")
     parser.add_argument("--max-steps", type=int, help=f"steps the cosine decay is planned for (default {TRAIN['max_steps']})")
-    parser.add_argument("--warmup-steps", type=int)
-    parser.add_argument("--eval-interval", type=int)
-    parser.add_argument("--eval-iters", type=int)
-    parser.add_argument("--peak-tflops", type=float, help="the GPU's dense bf16 peak, if its name is not recognised")
+    parser.add_argument("--warmup-steps", type=int, help=f"default {TRAIN['warmup_steps']}")
+    parser.add_argument("--eval-interval", type=int, help=f"default {TRAIN['eval_interval']}")
+    parser.add_argument("--eval-iters", type=int, help=f"default {TRAIN['eval_iters']}")
+    parser.add_argument("--peak-tflops", type=float, help="the GPU's dense bf16 peak, if its name is not recognised (default: from the name)")
     parser.add_argument("--cap-s", type=float, help="stop after this many seconds (default 600, 120 with --quick)")
+    parser.add_argument("--rank-worker", action="store_true", help="internal: one rank of the several-GPU run (default: off)")
+    parser.add_argument("--overrides", default="{}", help="internal: the training overrides as JSON (default: none)")
     args = parser.parse_args()
+    if args.rank_worker:
+        rank_worker(args)
+        return
     if not torch.cuda.is_available():
         print(NO_CUDA)
         sys.exit(0)
     overrides = {k: v for k, v in dict(learning_rate=args.lr, max_steps=args.max_steps, warmup_steps=args.warmup_steps, eval_interval=args.eval_interval, eval_iters=args.eval_iters).items() if v is not None}
-    import json
 
     start = time.perf_counter()
     section = run(args.quick, overrides, args.peak_tflops, args.cap_s)

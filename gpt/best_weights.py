@@ -5,7 +5,8 @@ A small model trained long on a small text learns the text by heart: its loss on
 training text keeps falling while its loss on held-out text turns up. The weights worth
 keeping are then those of the best validation loss, not the last ones. They are copied only at
 the evaluations that improve on the best (a copy of the weights, cheap beside an evaluation),
-and `restore` puts them back when the run ends.
+and `restore` puts them back when the run ends. A resumed run (gpt/resume.py) carries the
+guard on: `state` and `load_state` give its numbers as JSON, `weights` its copy.
 """
 
 from __future__ import annotations
@@ -60,6 +61,32 @@ class BestWeights:
     def can_restore(self, current_step: int) -> bool:
         """Whether restore() would change the weights of a run now at current_step."""
         return self._copy is not None and self.step < current_step
+
+    def state(self) -> dict:
+        """The guard's numbers, ready for JSON (the copy of the weights is `weights`)."""
+        return {
+            "val_loss": self.val_loss,
+            "train_loss": self.train_loss,
+            "step": self.step,
+            "history": [list(pair) for pair in self._history],
+            "last_step": self._last_step,
+        }
+
+    @property
+    def weights(self) -> list[torch.Tensor] | None:
+        """The copy of the best weights (None when none was kept)."""
+        return self._copy
+
+    @torch.no_grad()
+    def load_state(self, state: dict, weights: list[torch.Tensor] | None) -> None:
+        """Carry on from a saved guard: its numbers, and its copy when this guard keeps one."""
+        self.val_loss, self.train_loss, self.step = state["val_loss"], state["train_loss"], state["step"]
+        self._history.clear()
+        self._history.extend((float(v), float(t)) for v, t in state["history"])
+        self._last_step = state["last_step"]
+        self._copy = None
+        if self.keep_copy and weights is not None:
+            self._copy = [w.detach().to(p.device, p.dtype).clone() for w, p in zip(weights, self.params)]
 
     @torch.no_grad()
     def restore(self) -> None:

@@ -71,8 +71,13 @@ def to_bytes(model: GPT, tokenizer, meta: dict | None = None, timeline: Attentio
 def save(path, model: GPT, tokenizer, meta: dict | None = None, timeline: AttentionTimeline | None = None) -> Path:
     """Write model, tokenizer, meta and (if given and not empty) the attention timeline to one
     .safetensors file, atomically. ValueError if the timeline is not of this model."""
+    return write_atomically(path, to_bytes(model, tokenizer, meta, timeline))
+
+
+def write_atomically(path, data: bytes) -> Path:
+    """Write data to path so that a crash or kill at any moment leaves either the old file or
+    the new one whole: a temporary file beside it, flushed to disk, then renamed over it."""
     path = Path(path)
-    data = to_bytes(model, tokenizer, meta, timeline)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:

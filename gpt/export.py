@@ -22,16 +22,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 import torch
 from safetensors import safe_open
 from safetensors.torch import save as safetensors_bytes
 
-from .checkpoint import load, save
+from .checkpoint import load, save, write_atomically
 from .config import GPTConfig
 from .hf_card import model_card
 from .hf_tokenizer import GPT2_VOCAB_SIZE, hf_tokenizer_files, read_hf_tokenizer
@@ -48,18 +46,6 @@ GPT2_DEFAULTS = {
     "activation_function": "gelu_new", "layer_norm_epsilon": 1e-5, "scale_attn_weights": True,
     "scale_attn_by_inverse_layer_idx": False, "add_cross_attention": False, "tie_word_embeddings": True,
 }
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _json_bytes(data, indent: int | None = 2) -> bytes:
@@ -125,7 +111,7 @@ def export_to_hf(ckpt_path, out_dir, overwrite: bool = False) -> Path:
     }
     out_dir.mkdir(exist_ok=True)
     for name, data in files.items():
-        _write_atomically(out_dir / name, data)
+        write_atomically(out_dir / name, data)
     return out_dir
 
 
@@ -299,16 +285,21 @@ def import_from_hf(folder, out_path, max_parameters: int | None = None, max_bloc
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m gpt.export", description=__doc__.splitlines()[0])
-    p.add_argument("source", type=Path, help="a Mirador checkpoint; with --from-hf, a transformers folder")
-    p.add_argument("target", type=Path, help="the folder to write; with --from-hf, the checkpoint to write")
-    p.add_argument("--from-hf", action="store_true", help="import: a GPT-2-architecture folder to a Mirador checkpoint")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing export or checkpoint")
+    p.add_argument("source", type=Path, help="a Mirador checkpoint; with --from-hf, a transformers folder (required)")
+    p.add_argument("target", type=Path, help="the folder to write; with --from-hf, the checkpoint to write (required)")
+    p.add_argument(
+        "--from-hf", action="store_true",
+        help="import: a GPT-2-architecture folder to a Mirador checkpoint (default: off, export)",
+    )
+    p.add_argument("--overwrite", action="store_true", help="replace an existing export or checkpoint (default: off)")
     caps = p.add_argument_group(
-        "caps for --from-hf: refuse larger models before reading a tensor (default: none; the app's Model tab "
+        "caps for --from-hf: refuse larger models before reading a tensor (the app's Model tab "
         "refuses uploads over its own caps, ui/limits.py, with a message)"
     )
-    caps.add_argument("--max-parameters", type=int, default=None, help="most parameters to accept")
-    caps.add_argument("--max-block-size", type=int, default=None, help="longest context (n_positions) to accept")
+    caps.add_argument("--max-parameters", type=int, default=None, help="most parameters to accept (default: no cap)")
+    caps.add_argument(
+        "--max-block-size", type=int, default=None, help="longest context (n_positions) to accept (default: no cap)"
+    )
     return p
 
 

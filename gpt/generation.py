@@ -22,6 +22,10 @@ from .kv_cache import KVCache, decode_threads
 from .modes import evaluation
 from .sampling import check_sampling, sample_next
 
+# The sequence is allocated whole before the first token (8 bytes per token per row): this many
+# new tokens is 80 MB a row, and hours of generation even for the smallest model.
+MAX_NEW_TOKENS = 10_000_000
+
 
 def check_prompt(idx, vocab_size: int, max_new_tokens) -> None:
     if not isinstance(idx, torch.Tensor) or idx.dim() != 2:
@@ -35,6 +39,11 @@ def check_prompt(idx, vocab_size: int, max_new_tokens) -> None:
         bad = low if low < 0 else high
         raise ValueError(f"Token id {bad} is outside the vocabulary (0 to {vocab_size - 1}).")
     whole_at_least("max_new_tokens", max_new_tokens, 0)
+    if max_new_tokens > MAX_NEW_TOKENS:
+        raise ValueError(
+            f"max_new_tokens must be at most {MAX_NEW_TOKENS:,}, got {max_new_tokens:,}: ask for fewer tokens "
+            "(the whole sequence is allocated before the first one)."
+        )
 
 
 def stream(

@@ -8,6 +8,11 @@ by its own caps, ui/limits.py). A preset (gpt/presets.py) is a partial instance:
 changed from these defaults.
 
 A field left at None is decided when the run starts, from the others: see `train_config`.
+
+A resumed run (python -m gpt.train --resume, gpt/resume.py) takes the settings it was started
+with; each field says whether a resumed run may change it (`on_resume`): what decides the
+training's path (the model, the data, the recipe) must stay; how long it goes on and how often
+it is evaluated may change; where it stops is never carried over.
 """
 
 from __future__ import annotations
@@ -17,11 +22,12 @@ from dataclasses import dataclass, field, fields, replace
 
 from .checks import is_number, is_whole, one_of
 from .config import MAX_BLOCK_SIZE, MAX_N_EMBD, MAX_N_HEAD, MAX_N_LAYER, GPTConfig
-from .trainer import TrainConfig
+from .trainer import MIN_LR_FRACTION, TrainConfig
 
 TOKENIZERS = ("char", "bpe")
 EVALUATIONS_PER_RUN = 10  # when eval_interval is left to the run: about this many per run
 MAX_AUTO_WARMUP = 100  # warm-up left to the run: a tenth of the steps, at most this many
+ON_RESUME = ("same", "may change", "not carried")  # what a resumed run may do with a field (Setting.on_resume)
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,10 @@ class Setting:
     flag: str = ""  # the command-line flag, when it is not --name-with-dashes
     negative_flag: str = ""  # for a yes/no field: the flag that says no
     aliases: tuple[str, ...] = ()
+    on_resume: str = "same"  # "same": a resumed run must keep it; "may change"; "not carried": starts unset
+
+    def __post_init__(self) -> None:
+        one_of("on_resume", self.on_resume, ON_RESUME)
 
     def check(self, name: str, value) -> None:
         """ValueError, naming the field and its bounds, when value is outside them."""
@@ -100,7 +110,10 @@ class TrainingSettings:
         help="context: the most tokens the model looks back at",
     )
     # --- how it learns (gpt.TrainConfig) ---
-    max_steps: int = _setting(1000, kind=int, low=1, form=(10, None, 10), help="optimizer steps")
+    max_steps: int = _setting(
+        1000, kind=int, low=1, form=(10, None, 10), on_resume="may change",
+        help="optimizer steps; the learning-rate schedule is planned for them",
+    )
     batch_size: int = _setting(16, kind=int, low=1, form=(1, None, 1), help="windows of text per step")
     learning_rate: float = _setting(
         1e-3, kind=float, low=0, low_open=True, form="number", aliases=("--lr",),
@@ -112,7 +125,7 @@ class TrainingSettings:
         help="probability of zeroing activations while training (0 = off)",
     )
     time_budget_s: float | None = _setting(
-        None, kind=float, low=0, low_open=True, optional=True, form=(5, None, 5), flag="--time-budget",
+        None, kind=float, low=0, low_open=True, optional=True, form=(5, None, 5), flag="--time-budget", on_resume="may change",
         label="time budget (s)",
         help="stop after this many seconds of training, evaluations included (default: no limit)",
     )
@@ -122,22 +135,33 @@ class TrainingSettings:
     )
     # --- the recipe's details: presets and the command line set them, the form does not ---
     min_lr: float | None = _setting(
-        None, kind=float, low=0, optional=True, help="where the cosine decay ends (default: learning_rate / 10)"
+        None, kind=float, low=0, optional=True,
+        help=f"where the cosine decay ends (default: learning_rate x {MIN_LR_FRACTION:g})",
     )
     weight_decay: float = _setting(0.1, kind=float, low=0, help="AdamW weight decay, on weight matrices only")
     grad_clip: float = _setting(1.0, kind=float, low=0, low_open=True, help="largest global gradient norm")
     eval_interval: int | None = _setting(
-        None, kind=int, low=1, optional=True,
+        None, kind=int, low=1, optional=True, on_resume="may change",
         help=f"steps between two evaluations (default: about {EVALUATIONS_PER_RUN} per run)",
     )
     eval_iters: int | None = _setting(
-        None, kind=int, low=1, optional=True,
+        None, kind=int, low=1, optional=True, on_resume="may change",
         help="batches per evaluation (default: 20; fewer when a step is slow, in the app)",
     )
     seed: int = _setting(1337, kind=int, low=0, help="seeds the weights and the batches")
     keep_best: bool = _setting(
-        True, kind=bool, flag="--keep-best", negative_flag="--keep-last",
+        True, kind=bool, flag="--keep-best", negative_flag="--keep-last", on_resume="may change",
         help="keep the weights of the best validation loss (--keep-last: the last step's)",
+    )
+    # --- how the steps are computed, and where a run stops (the command line) ---
+    grad_accum: int = _setting(
+        1, kind=int, low=1,
+        help="micro-batches of batch_size per optimizer step, their gradients summed: the global batch is "
+        "batch_size x grad_accum x processes",
+    )
+    stop_at: int | None = _setting(
+        None, kind=int, low=1, optional=True, on_resume="not carried",
+        help="end the run after this step of its schedule and save it to be resumed (default: run to max_steps)",
     )
 
     def __post_init__(self) -> None:
@@ -147,6 +171,8 @@ class TrainingSettings:
             GPTConfig(n_head=self.n_head, n_embd=self.n_embd)  # raises the config's own message
         if self.min_lr is not None and self.min_lr > self.learning_rate:
             raise ValueError(f"min_lr ({self.min_lr}) must not exceed learning_rate ({self.learning_rate}).")
+        if self.stop_at is not None and self.stop_at > self.max_steps:
+            raise ValueError(f"stop_at ({self.stop_at}) is past max_steps ({self.max_steps}): stop at or before the last step.")
 
     @classmethod
     def spec(cls, name: str) -> Setting:
@@ -159,6 +185,20 @@ class TrainingSettings:
 
     def with_values(self, **changes) -> "TrainingSettings":
         return replace(self, **changes)
+
+    def resumed_with(self, **given) -> "TrainingSettings":
+        """These settings (a stopped run's) for its resumption, with the values given now:
+        ValueError, naming them, for a value that would change the training's path."""
+        changed = [name for name, value in given.items() if value != getattr(self, name)]
+        fixed = [name for name in changed if self.spec(name).on_resume == "same"]
+        if fixed:
+            listed = ", ".join(f"{self.flag(n)} {given[n]} (the run's: {getattr(self, n)})" for n in fixed)
+            raise ValueError(
+                f"A resumed run keeps the settings it started with, and these differ: {listed}. "
+                "Leave them out, or start a new run."
+            )
+        fresh = {f.name: None for f in fields(self) if f.metadata["setting"].on_resume == "not carried"}
+        return replace(self, **{**fresh, **given})
 
     # --- what the library takes ------------------------------------------------------------
 
@@ -198,7 +238,7 @@ class TrainingSettings:
             batch_size=self.batch_size,
             learning_rate=self.learning_rate,
             warmup_steps=warmup,
-            min_lr=self.learning_rate / 10 if self.min_lr is None else self.min_lr,
+            min_lr=self.min_lr,  # None: TrainConfig scales it with the learning rate
             weight_decay=self.weight_decay,
             grad_clip=self.grad_clip,
             eval_interval=eval_interval,
@@ -208,6 +248,8 @@ class TrainingSettings:
             precision=precision,
             time_budget_s=self.time_budget_s,
             keep_best=self.keep_best,
+            grad_accum=self.grad_accum,
+            stop_at=self.stop_at,
         )
 
 

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from gpt import get_batch, split_ids
+from gpt.data import step_batches
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -91,3 +92,27 @@ def test_get_batch_on_data_shorter_than_a_block_uses_what_there_is():
     x, y = get_batch(ids, 8, 3, torch.Generator().manual_seed(0))
     assert x.shape == y.shape == (3, 4)
     assert torch.equal(x, torch.arange(4).expand(3, 4)) and torch.equal(y, torch.arange(1, 5).expand(3, 4))
+
+
+def test_step_batches_alone_draws_as_get_batch_does():
+    ids = torch.tensor(ids_of(300, seed=2))
+    [(x, y)] = step_batches(ids, 8, 5, torch.Generator().manual_seed(4))
+    x2, y2 = get_batch(ids, 8, 5, torch.Generator().manual_seed(4))
+    assert torch.equal(x, x2) and torch.equal(y, y2)
+
+
+def test_the_global_batch_does_not_depend_on_how_it_is_divided():
+    """8 windows a step: 1 process x 8, 2 ranks x 4, 1 process x 4 x grad_accum 2, 2 ranks x
+    2 x grad_accum 2: the same windows, in the same order."""
+    ids = torch.arange(1000)
+
+    def windows(batch_size, grad_accum=1, world_size=1):
+        # Each rank has its own generator, seeded as every rank's is.
+        shares = [step_batches(ids, 8, batch_size, torch.Generator().manual_seed(9), grad_accum, rank, world_size)
+                  for rank in range(world_size)]
+        return torch.cat([x for share in shares for x, _ in share])  # (8, T) in rank, micro-batch order
+
+    whole = windows(8)
+    assert whole.shape == (8, 8)
+    for division in [(4, 1, 2), (4, 2, 1), (2, 2, 2), (1, 8, 1)]:
+        assert torch.equal(windows(*division), whole), division

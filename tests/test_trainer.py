@@ -67,6 +67,45 @@ def test_min_lr_above_learning_rate_is_rejected():
     assert "min_lr" in str(info.value) and "learning_rate" in str(info.value)
 
 
+def test_min_lr_left_out_scales_with_the_learning_rate():
+    """A small learning rate needs no min_lr of its own (the fixed default 1e-4 refused 5e-5)."""
+    assert TrainConfig(learning_rate=5e-5).min_lr == pytest.approx(5e-6)
+    assert TrainConfig(learning_rate=2e-3).min_lr == pytest.approx(2e-4)
+    assert TrainConfig().min_lr == pytest.approx(1e-4)  # the default learning rate's, as before
+    with pytest.raises(ValueError, match="learning_rate must be > 0"):
+        TrainConfig(learning_rate=0)  # its own message, not min_lr's
+
+
+@pytest.mark.parametrize(
+    "overrides,needle",
+    [
+        (dict(grad_accum=0), "grad_accum"),
+        (dict(grad_accum=1.5), "grad_accum"),
+        (dict(stop_at=0), "stop_at"),
+        (dict(stop_at=11, max_steps=10), "past max_steps"),
+    ],
+)
+def test_grad_accum_and_stop_at_are_checked(overrides, needle):
+    with pytest.raises(ValueError, match=needle):
+        TrainConfig(**overrides)
+
+
+def test_stop_at_ends_the_run_after_that_step_evaluated():
+    tok, model, train, val = setup()
+    events = list(Trainer(model, train, val, fast(max_steps=10, eval_interval=100, stop_at=4)).run())
+    assert [e.step for e in events] == [1, 2, 3, 4]
+    last = events[-1]
+    assert last.done and last.stopped and last.val_loss is not None and last.max_steps == 10
+    assert last.lr == pytest.approx(fast(max_steps=10).lr_at(3))  # the schedule of 10 steps
+
+
+def test_grad_accum_counts_the_tokens_of_every_micro_batch():
+    tok, model, train, val = setup()
+    trainer = Trainer(model, train, val, fast(max_steps=2, batch_size=4, grad_accum=3))
+    assert trainer.global_batch == 12
+    assert trainer.summary(list(trainer.run())[-1])["global_batch"] == 12
+
+
 def test_train_config_accepts_edges():
     c = TrainConfig(warmup_steps=0, min_lr=0, weight_decay=0, seed=0, max_steps=1, time_budget_s=0.5)
     assert c.min_lr == 0 and c.max_steps == 1
