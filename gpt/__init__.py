@@ -9,6 +9,7 @@ from .model import GPT
 from .surprise import Surprise, token_losses, token_surprise, top_guesses
 from .timeline import AttentionTimeline, snapshot_diff
 from .tokenizer import BPETokenizer, CharTokenizer, make_tokenizer, tokenizer_from_dict
+from .trace import LayerTrace, Trace, trace
 from .trainer import TrainConfig, Trainer, TrainEvent, TrainingDiverged
 
 __all__ = [
@@ -37,4 +38,7 @@ __all__ = [
     "token_surprise",
     "token_losses",
     "top_guesses",
+    "trace",
+    "Trace",
+    "LayerTrace",
 ]
