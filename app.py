@@ -18,11 +18,13 @@ import gradio as gr
 # isort: on
 from starlette.middleware import Middleware
 
+from locales import text
 from ui import attention_tab, generate_tab, limits, model_tab, theme, threads, train_tab
 from ui.checkpoints import model_card
 from ui.clients import reported_width
 from ui.context import DEFAULT_MODEL, AppContext, create_context
 from ui.examples import encodes
+from ui.i18n import I18N, LANGUAGE_NAMES, SWITCH_JS, choose, language, static
 from ui.sessions import session_id
 from ui.url_guard import RefuseRemoteFiles
 from ui.widgets import index_slider
@@ -30,13 +32,9 @@ from ui.widgets import index_slider
 TITLE = "Mirador"
 
 
-def header(ctx: AppContext, sid: str | None = None) -> str:
+def header(ctx: AppContext, sid: str | None = None, lang: str = "en") -> str:
     handle = ctx.registry.model(sid) if sid else ctx.registry.default
-    return (
-        "# Mirador: a GPT you can train and look inside\n"
-        "Built from scratch following Karpathy's *Let's build GPT*. "
-        f"**Model:** {handle.label} · **Runs on:** {threads.device_text(handle.device)}"
-    )
+    return text("header", lang, model=handle.label, device=threads.device_text(handle.device))
 
 
 class MiradorBlocks(gr.Blocks):
@@ -56,6 +54,7 @@ class MiradorBlocks(gr.Blocks):
             footer_links=["api", "settings"],
             max_file_size=limits.MAX_UPLOAD_BYTES,
             app_kwargs={"middleware": [Middleware(RefuseRemoteFiles)]},
+            i18n=I18N,
         )
         return super().launch(**{**defaults, **kwargs})
 
@@ -64,7 +63,16 @@ def create_app(default_model_path=None, corpus_path=None) -> MiradorBlocks:
     """Build the app (its own sessions, queue and bundled model); launch() to serve it."""
     ctx = create_context(default_model_path or os.environ.get("MIRADOR_MODEL") or DEFAULT_MODEL, corpus_path)
     with MiradorBlocks(title=TITLE, delete_cache=(3600, 3600)) as demo:
-        top = gr.Markdown(header(ctx), elem_id="header")
+        with gr.Row(equal_height=False, elem_id="top"):
+            top = gr.Markdown(header(ctx), elem_id="header")
+            switch = gr.Radio(
+                [(name, lang) for lang, name in LANGUAGE_NAMES.items()],
+                value=None,
+                label=static("language.switch"),
+                elem_id="language",
+                scale=0,
+                min_width=180,
+            )
         with gr.Tabs():
             generate = generate_tab.build(ctx)
             attention = attention_tab.build(ctx)
@@ -74,10 +82,10 @@ def create_app(default_model_path=None, corpus_path=None) -> MiradorBlocks:
         def model_changed(layer, attention_text, prompt, request: gr.Request = None):
             """Every view of 'the session's model' after it changed (trained, uploaded, reset); texts
             the new model cannot read are replaced by ones it can."""
-            handle = ctx.registry.model(session_id(request))
+            handle, lang = ctx.registry.model(session_id(request)), language(request)
             c = handle.config
             return (
-                header(ctx, session_id(request)),
+                header(ctx, session_id(request), lang),
                 model_card(handle),
                 gr.DownloadButton(value=handle.path, visible=handle.path is not None),
                 index_slider(c.n_layer, layer),
@@ -111,12 +119,26 @@ def create_app(default_model_path=None, corpus_path=None) -> MiradorBlocks:
         viewport = gr.Number(visible=False, elem_id="viewport-width")
 
         def remember_client(width, request: gr.Request = None):
-            """The page says how wide it is: figures are then drawn for it (square maps on a phone)."""
+            """The page says how wide it is: figures are then drawn for it (square maps on a phone).
+            The language switch shows the page's language."""
             ctx.clients.update(session_id(request), width_px=reported_width(width))
+            return language(request)
 
-        demo.load(
-            remember_client, viewport, None, js="() => window.innerWidth", api_visibility="private", queue=False
-        ).then(**redraw)
+        loaded = demo.load(
+            remember_client,
+            viewport,
+            switch,
+            js="() => window.innerWidth",
+            api_visibility="private",
+            queue=False,
+        )
+        loaded.then(**changed).then(**redraw)
+
+        def switch_language(lang, request: gr.Request = None):
+            choose(request, lang)
+
+        switched = switch.input(switch_language, switch, None, js=SWITCH_JS, api_visibility="private", queue=False)
+        switched.then(**changed).then(**redraw)
         demo.load(train.corpus, None, train.text, api_visibility="private", show_progress="hidden", queue=False)
 
         def end_session(request: gr.Request):

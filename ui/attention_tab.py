@@ -11,6 +11,7 @@ from .clients import plot_width
 from .context import AppContext
 from .errors import user_errors
 from .gpu import on_gpu
+from .i18n import static
 from .sessions import session_id
 from .widgets import index_slider
 
@@ -34,7 +35,7 @@ class AttentionTab:
 
 def build(ctx: AppContext) -> AttentionTab:
     config, example = ctx.registry.default.config, ctx.registry.default.example
-    with gr.Tab("Attention", id="attention"):
+    with gr.Tab(static("tab.attention"), id="attention"):
         gr.Markdown(INTRO)
         with gr.Row(equal_height=False):
             with gr.Column(scale=4, min_width=300):

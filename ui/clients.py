@@ -68,3 +68,8 @@ def plot_width(client: Client, share: float = 1.0) -> int | None:
         return None
     content = min(client.width_px, 1400) - (32 if client.width_px < 640 else 64)
     return int(content * (share if client.width_px >= 640 else 1.0))
+
+
+# One store for the process: session hashes are unique, so apps built side by side (in tests)
+# can share it, and ui/i18n.py can read a request's language without being handed an app.
+CLIENTS = Clients()

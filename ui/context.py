@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import attention, checkpoints
-from .clients import Clients
+from .clients import CLIENTS, Clients
 from .plan import StepTimer, TextInfo, text_info
 from .sessions import SessionRegistry
 from .training_queue import TrainingQueue
@@ -25,7 +25,7 @@ class AppContext:
     timer: StepTimer
     corpus: str
     corpus_info: TextInfo | None
-    clients: Clients = field(default_factory=Clients)  # each tab's width and language
+    clients: Clients = field(default_factory=lambda: CLIENTS)  # each tab's width and language
 
 
 def create_context(default_model_path=None, corpus_path=None, workdir=None) -> AppContext:

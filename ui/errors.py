@@ -1,9 +1,11 @@
 """The one place where the library's ValueErrors become messages in the browser.
 
 The library and the logic modules raise ValueError (or FileNotFoundError, or
-TrainingDiverged) with a message that says what to change; @user_errors turns those into
-gr.Error, which Gradio shows to the user (and to API clients) while the app keeps serving.
-Anything else is a bug and is left to Gradio's generic error handling.
+TrainingDiverged) with an English message that says what to change; @user_errors turns those
+into gr.Error, which Gradio shows to the user (and to API clients) while the app keeps serving.
+The message is translated into the request's language (ui/i18n.py): a Spanish page reads it in
+Spanish, an API client (no Accept-Language) in English. Anything else is a bug and is left to
+Gradio's generic error handling.
 """
 
 from __future__ import annotations
@@ -14,12 +16,19 @@ import inspect
 import gradio as gr
 
 from gpt import TrainingDiverged
+from locales import translate_error
+
+from .i18n import language
 
 USER_ERRORS = (ValueError, FileNotFoundError, TrainingDiverged)
 
 
-def _to_gr_error(exc: Exception) -> gr.Error:
-    return gr.Error(str(exc), print_exception=False)
+def _request(args, kwargs):
+    return next((a for a in (*args, *kwargs.values()) if isinstance(a, gr.Request)), None)
+
+
+def _to_gr_error(exc: Exception, request) -> gr.Error:
+    return gr.Error(translate_error(str(exc), language(request)), print_exception=False)
 
 
 def user_errors(fn):
@@ -31,7 +40,7 @@ def user_errors(fn):
             try:
                 yield from fn(*args, **kwargs)
             except USER_ERRORS as exc:
-                raise _to_gr_error(exc) from None
+                raise _to_gr_error(exc, _request(args, kwargs)) from None
 
         return generator_wrapper
 
@@ -40,6 +49,6 @@ def user_errors(fn):
         try:
             return fn(*args, **kwargs)
         except USER_ERRORS as exc:
-            raise _to_gr_error(exc) from None
+            raise _to_gr_error(exc, _request(args, kwargs)) from None
 
     return wrapper

@@ -11,6 +11,7 @@ from . import generation, limits, threads
 from .context import AppContext
 from .errors import user_errors
 from .gpu import on_gpu
+from .i18n import static
 from .sessions import session_id
 
 INTRO = """
@@ -29,7 +30,7 @@ class GenerateTab:
 
 
 def build(ctx: AppContext) -> GenerateTab:
-    with gr.Tab("Generate", id="generate"):
+    with gr.Tab(static("tab.generate"), id="generate"):
         gr.Markdown(INTRO)
         with gr.Row(equal_height=False):
             with gr.Column(scale=2, min_width=300):

@@ -11,6 +11,7 @@ import gradio as gr
 from . import checkpoints, limits
 from .context import AppContext
 from .errors import user_errors
+from .i18n import static
 from .sessions import session_id
 
 INTRO = f"""
@@ -31,7 +32,7 @@ class ModelTab:
 
 def build(ctx: AppContext) -> ModelTab:
     default = ctx.registry.default
-    with gr.Tab("Model", id="model"):
+    with gr.Tab(static("tab.model"), id="model"):
         gr.Markdown(INTRO)
         with gr.Row(equal_height=False):
             with gr.Column(scale=3, min_width=300):

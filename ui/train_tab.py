@@ -15,6 +15,7 @@ from . import checkpoints, limits, plan, train_form, training
 from .clients import plot_width
 from .context import AppContext
 from .errors import user_errors
+from .i18n import static
 from .sessions import session_id
 from .widgets import index_slider
 
@@ -51,7 +52,7 @@ def _form_input(name: str, value):
 
 def build(ctx: AppContext) -> TrainTab:
     defaults = train_form.DEFAULTS
-    with gr.Tab("Train", id="train"):
+    with gr.Tab(static("tab.train"), id="train"):
         gr.Markdown(INTRO)
         with gr.Row(equal_height=False):
             with gr.Column(scale=2, min_width=300):
