@@ -34,7 +34,7 @@ TITLE = "Mirador"
 
 def header(ctx: AppContext, sid: str | None = None, lang: str = "en") -> str:
     handle = ctx.registry.model(sid) if sid else ctx.registry.default
-    return text("header", lang, model=handle.label, device=threads.device_text(handle.device))
+    return text("header", lang, model=handle.name(lang), device=threads.device_text(handle.device, lang))
 
 
 class MiradorBlocks(gr.Blocks):
@@ -65,13 +65,15 @@ def create_app(default_model_path=None, corpus_path=None) -> MiradorBlocks:
     with MiradorBlocks(title=TITLE, delete_cache=(3600, 3600)) as demo:
         with gr.Row(equal_height=False, elem_id="top"):
             top = gr.Markdown(header(ctx), elem_id="header")
-            switch = gr.Radio(
+            switch = gr.Radio(  # compact, top right: the choices are each language's name in itself
                 [(name, lang) for lang, name in LANGUAGE_NAMES.items()],
                 value=None,
                 label=static("language.switch"),
+                show_label=False,
+                container=False,
                 elem_id="language",
                 scale=0,
-                min_width=180,
+                min_width=0,
             )
         with gr.Tabs():
             generate = generate_tab.build(ctx)
@@ -86,7 +88,7 @@ def create_app(default_model_path=None, corpus_path=None) -> MiradorBlocks:
             c = handle.config
             return (
                 header(ctx, session_id(request), lang),
-                model_card(handle),
+                model_card(handle, lang),
                 gr.DownloadButton(value=handle.path, visible=handle.path is not None),
                 index_slider(c.n_layer, layer),
                 index_slider(c.n_head, 0),
@@ -116,6 +118,14 @@ def create_app(default_model_path=None, corpus_path=None) -> MiradorBlocks:
         train.event.then(**changed).then(**redraw)
         for event in model.events:
             event.success(**changed).then(**redraw)
+
+        def in_the_page_language(event):
+            """After page load and a switch: every text the server wrote (the header, the model card,
+            the attention views, the next-token figure, the Train tab's plan...) in the page's language."""
+            event.then(**changed).then(**redraw).then(**attention.relabel)
+            event.then(**generate.relabel)
+            event.then(**train.relabel)
+
         viewport = gr.Number(visible=False, elem_id="viewport-width")
 
         def remember_client(width, request: gr.Request = None):
@@ -132,13 +142,13 @@ def create_app(default_model_path=None, corpus_path=None) -> MiradorBlocks:
             api_visibility="private",
             queue=False,
         )
-        loaded.then(**changed).then(**redraw)
+        in_the_page_language(loaded)
 
         def switch_language(lang, request: gr.Request = None):
             choose(request, lang)
 
         switched = switch.input(switch_language, switch, None, js=SWITCH_JS, api_visibility="private", queue=False)
-        switched.then(**changed).then(**redraw)
+        in_the_page_language(switched)
         demo.load(train.corpus, None, train.text, api_visibility="private", show_progress="hidden", queue=False)
 
         def end_session(request: gr.Request):

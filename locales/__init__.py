@@ -20,6 +20,7 @@ and add "xx" to LANGUAGES below; the tests check the keys and placeholders match
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 
 from . import en, es
@@ -66,26 +67,27 @@ def language_from_header(header) -> str:
 
 @lru_cache(maxsize=None)
 def _compiled(lang: str):
-    """Each English error template as a regex matching it at the start of a message."""
+    """Each English error template as a regex matching it at the start of a message ({name}
+    twice in a template must be the same text twice)."""
     compiled = []
     for english, translated in ERROR_TEMPLATES[lang]:
-        names = re.findall(r"\{(\w+)\}", english)
-        pattern = "".join(
-            f"(?P<{piece[1:-1]}>.+?)" if re.fullmatch(r"\{\w+\}", piece) else re.escape(piece)
-            for piece in re.split(r"(\{\w+\})", english)
-            if piece
-        )
+        names, parts = [], []
+        for piece in re.split(r"(\{\w+\})", english):
+            if re.fullmatch(r"\{\w+\}", piece):
+                name = piece[1:-1]
+                parts.append(f"(?P={name})" if name in names else f"(?P<{name}>.+?)")
+                names.append(name)
+            elif piece:
+                parts.append(re.escape(piece))
+        pattern = "".join(parts)
         if english.endswith("."):  # a sentence's last full stop, not a decimal point: "got 0.01."
             pattern = pattern[: -len(re.escape("."))] + r"\.(?=\s|$)"
-        compiled.append((re.compile(pattern), names, translated))
+        compiled.append((re.compile(pattern, re.DOTALL), sorted(set(names)), translated))
     return compiled
 
 
-def translate_error(message: str, lang: str) -> str:
-    """An English error message in `lang`, sentence by sentence (see the module docstring)."""
-    lang = supported(lang)
-    if lang == DEFAULT or not message:
-        return message
+def _translated(message: str, lang: str) -> tuple[str, str]:
+    """(the message in lang as far as templates know it, the English rest no template knew)."""
     out, rest = [], message
     while rest:
         for pattern, names, translated in _compiled(lang):
@@ -95,9 +97,43 @@ def translate_error(message: str, lang: str) -> str:
                 rest = rest[match.end():]
                 break
         else:  # no template knows what follows: it stays as it is
-            out.append(rest)
             break
         if rest.startswith(" "):
             out.append(" ")
             rest = rest.lstrip(" ")
-    return "".join(out)
+    return "".join(out), rest
+
+
+def translate_error(message: str, lang: str) -> str:
+    """An English error message in `lang`, sentence by sentence (see the module docstring)."""
+    lang = supported(lang)
+    if lang == DEFAULT or not message:
+        return message
+    done, rest = _translated(message, lang)
+    return done + rest
+
+
+def untranslated(message: str, lang: str) -> str:
+    """What translate_error leaves in English: "" when every sentence of message has a template."""
+    lang = supported(lang)
+    if lang == DEFAULT or not message:
+        return ""
+    return _translated(message, lang)[1]
+
+
+@dataclass(frozen=True)
+class Message:
+    """A text to write later, in the reader's language: a catalogue key and its parameters.
+
+    For what is built once and shown to many (a model's name, kept with the model) or shown again
+    after the reader switches language."""
+
+    key: str
+    params: tuple = ()  # (name, value) pairs
+
+    @classmethod
+    def of(cls, key: str, **params) -> "Message":
+        return cls(key, tuple(params.items()))
+
+    def text(self, lang: str = DEFAULT) -> str:
+        return text(self.key, lang, **dict(self.params))
