@@ -113,10 +113,11 @@ def build(ctx: AppContext) -> TrainTab:
         values = [gr.skip() if n == "tokenizer" else getattr(chosen, n) for n in FORM_FIELDS]
         return gr.Radio(info=static(plan.preset_note(name))), *values
 
-    def summarise(text_info, *values, request: gr.Request = None):
+    # gr.Request first: Gradio passes it by position, and *values takes every input after it.
+    def summarise(request: gr.Request, text_info, *values):
         return plan.form_summary(ctx.timer, text_info, dict(zip(FORM_FIELDS, values)), language(request))
 
-    def relabel(text_info, loss_figure, *values, request: gr.Request = None):
+    def relabel(request: gr.Request, text_info, loss_figure, *values):
         """The text's statistics, the plan and the loss figure's placeholder in the page's language
         (a run's loss figure is left as it was drawn). The text itself is not sent again (it may be
         megabytes): its statistics are enough."""
