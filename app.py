@@ -149,6 +149,16 @@ def create_app(default_model_path=None, corpus_path=None) -> MiradorBlocks:
 
         switched = switch.input(switch_language, switch, None, js=SWITCH_JS, api_visibility="private", queue=False)
         in_the_page_language(switched)
+        # The page re-translates the tabs it has shown; the others' names are sent again to be re-read.
+        tabs = [block for block in demo.blocks.values() if isinstance(block, gr.Tab)]
+        switched.then(
+            lambda: [gr.Tab(label=tab.label) for tab in tabs],
+            None,
+            tabs,
+            api_visibility="private",
+            show_progress="hidden",
+            queue=False,
+        )
         demo.load(train.corpus, None, train.text, api_visibility="private", show_progress="hidden", queue=False)
 
         def end_session(request: gr.Request):
