@@ -16,9 +16,10 @@ import ui  # noqa: F401  (first: it switches analytics and telemetry off before 
 import gradio as gr
 
 # isort: on
+from gradio.i18n import I18nData
 from starlette.middleware import Middleware
 
-from locales import text
+from locales import DEFAULT, text
 from ui import attention_tab, generate_tab, limits, model_tab, theme, threads, train_tab
 from ui.checkpoints import model_card
 from ui.clients import reported_width
@@ -35,6 +36,17 @@ TITLE = "Mirador"
 def header(ctx: AppContext, sid: str | None = None, lang: str = "en") -> str:
     handle = ctx.registry.model(sid) if sid else ctx.registry.default
     return text("header", lang, model=handle.name(lang), device=threads.device_text(handle.device, lang))
+
+
+def in_english(value):
+    """value (JSON-like) with every static text marker replaced by its English text."""
+    if isinstance(value, I18nData):
+        return I18N.translations[DEFAULT].get(value.key, value.key)
+    if isinstance(value, dict):
+        return {k: in_english(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [in_english(v) for v in value]
+    return value
 
 
 class MiradorBlocks(gr.Blocks):
@@ -57,6 +69,11 @@ class MiradorBlocks(gr.Blocks):
             i18n=I18N,
         )
         return super().launch(**{**defaults, **kwargs})
+
+    def get_api_info(self, all_endpoints: bool = False, page: str | None = None):
+        """The API's description with its labels in English, as API clients read them (the page's
+        labels are keys that the browser translates)."""
+        return in_english(super().get_api_info(all_endpoints=all_endpoints, page=page))
 
 
 def create_app(default_model_path=None, corpus_path=None) -> MiradorBlocks:

@@ -287,3 +287,11 @@ def test_the_browser_gets_no_template():
         assert browser["tab.generate"] == text("tab.generate", lang)
         assert all("{" not in v for k, v in browser.items()), "a template reached the browser unfilled"
         assert "header" not in browser
+
+
+def test_api_clients_read_english_labels(app):
+    """The page's labels are keys the browser translates; the API's description shows them in English."""
+    info = new_client(app[1]).view_api(print_info=False, return_format="dict")
+    train = info["named_endpoints"]["/train"]
+    assert [p["label"] for p in train["parameters"]][:3] == ["Training text", "tokenizer", "n_layer"]
+    assert [r["label"] for r in train["returns"]] == ["status", "loss", "Samples", "attention"]
