@@ -2,9 +2,13 @@
 
     from locales import text
     text("tab.generate", "es")                       # "Generar"
-    text("train.status.step", "en", step=3, ...)     # a template, filled in
+    text("train.status.step", "en", step=3, ...)     # a template, filled in (format specs allowed)
+    Message.of("model.label.trained", ...).text("es")  # a text kept now, written later in any language
 
-`en.py` and `es.py` hold the same keys (a test fails when one has a key the other lacks).
+Keys are grouped by where the text shows ("generate.intro", "train.status.done", "viz.loss.title").
+ui/ marks static text with ui.i18n.static(key) (Gradio's I18n translates it in the browser) and
+writes what the server computes with text(key, lang) in the request's language; viz/ functions
+take lang. `en.py` and `es.py` hold the same keys (a test fails when one has a key the other lacks).
 Spanish follows the article's words where it names a concept (see GLOSSARY-es.md beside the
 project), and uses tú.
 
@@ -13,8 +17,10 @@ clients read); `translate_error` turns one into Spanish for a Spanish page, sent
 with es.py's ERRORS: pairs of an English template and its Spanish template, where {name} stands
 for any text. A sentence no template knows stays English.
 
-To add a language: copy es.py to xx.py, translate every value (keys and {placeholders} stay),
-and add "xx" to LANGUAGES below; the tests check the keys and placeholders match.
+To add a language: copy es.py to xx.py, translate every value (keys and {placeholders} stay) and
+the Spanish side of its ERRORS, import it below (CATALOGUES, ERROR_TEMPLATES), add "xx" to
+LANGUAGES and its name to ui/i18n.py LANGUAGE_NAMES; tests/test_i18n.py checks that the keys and
+placeholders match. language_from_header then picks it for browsers that ask for it first.
 """
 
 from __future__ import annotations
