@@ -26,8 +26,8 @@ TEXTS = {
         "**Deja que el modelo escriba.** Lee tu texto inicial, da una probabilidad a cada token que podría venir "
         "después, elige uno, lo añade y repite. La **temperatura** cambia esas probabilidades antes de elegir: baja "
         "(0.2) va a lo seguro y se repite, 1 usa las probabilidades del propio modelo, alta (1.5) se arriesga y "
-        "comete faltas; 0 toma siempre el token más probable. **Top-k** se queda solo con los k tokens más "
-        "probables, **top-p** con los menos posibles cuyas probabilidades suman p (0 y 1.0 los desactivan). La "
+        "comete faltas de ortografía; 0 toma siempre el token más probable. **Top-k** se queda solo con los k tokens más "
+        "probables, **top-p** con el menor número de tokens cuyas probabilidades suman p (0 y 1.0 los desactivan). La "
         "misma **semilla** da el mismo texto."
     ),
     "generate.prompt": "Texto inicial (prompt)",

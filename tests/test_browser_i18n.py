@@ -49,6 +49,8 @@ def test_a_spanish_browser_gets_the_page_in_spanish(browser, app):
     page.get_by_text(header_title("es")).wait_for(timeout=30_000)
     assert_tabs(page, "es")
     page.get_by_label(text("generate.prompt", "es")).wait_for()
+    page.locator("#generate-button").click()
+    figure_title(page, "next-token-plot", "Qué podría venir después (temperatura 0.8)")
 
     # A figure the server draws, and an error toast, in Spanish.
     open_tab(page, text("tab.attention", "es"))
@@ -59,11 +61,12 @@ def test_a_spanish_browser_gets_the_page_in_spanish(browser, app):
 
     # A short training: its status line in Spanish.
     open_tab(page, text("tab.train", "es"))
-    page.get_by_text("parámetros").first.wait_for(timeout=30_000)  # the plan under the presets
+    page.get_by_text("parámetros").first.wait_for(timeout=30_000)  # the plan under the presets, drawn at start-up
+    page.get_by_text(text("viz.loss.empty", "es")).first.wait_for(timeout=30_000)  # and the loss figure's placeholder
     page.get_by_label(text("train.text", "es")).fill("ab" * 300)
     page.get_by_label(text("train.preset.tiny", "es")).check()
     page.get_by_text(text("train.advanced", "es")).click()
-    page.wait_for_function("() => document.querySelector('#max-steps input[type=number]').value === '500'")
+    page.wait_for_function("() => document.querySelector('#max-steps input[type=number]')?.value === '500'")
     box = page.locator("#max-steps input[type=number]")
     box.fill("20")
     box.press("Enter")
