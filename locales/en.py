@@ -205,6 +205,9 @@ TEXTS = {
     "model.card.yes": "yes",
     "model.card.no": "no",
     "model.card.characters": "{count} characters",
+    # Gradio's own texts in the upload box (its keys), said as the app says things
+    "upload_text.drop_file": "Drop File Here",
+    "upload_text.click_to_upload": "Click to Upload",
     # --- figures (viz/) ---
     "viz.attention.weight": "weight",
     "viz.attention.change": "change",

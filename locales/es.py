@@ -210,6 +210,9 @@ TEXTS = {
     "model.card.yes": "sí",
     "model.card.no": "no",
     "model.card.characters": "{count} caracteres",
+    # Los textos de Gradio en la caja de subida (sus claves), de tú como el resto
+    "upload_text.drop_file": "Suelta aquí el archivo",
+    "upload_text.click_to_upload": "Haz clic para subirlo",
     # --- las figuras (viz/) ---
     "viz.attention.weight": "peso",
     "viz.attention.change": "cambio",
