@@ -16,9 +16,10 @@ import ui  # noqa: F401  (first: it switches analytics and telemetry off before 
 import gradio as gr
 
 # isort: on
+from gradio.i18n import I18nData
 from starlette.middleware import Middleware
 
-from locales import text
+from locales import DEFAULT, text
 from ui import attention_tab, generate_tab, limits, model_tab, theme, threads, train_tab
 from ui.checkpoints import model_card
 from ui.clients import reported_width
@@ -34,7 +35,18 @@ TITLE = "Mirador"
 
 def header(ctx: AppContext, sid: str | None = None, lang: str = "en") -> str:
     handle = ctx.registry.model(sid) if sid else ctx.registry.default
-    return text("header", lang, model=handle.label, device=threads.device_text(handle.device))
+    return text("header", lang, model=handle.name(lang), device=threads.device_text(handle.device, lang))
+
+
+def in_english(value):
+    """value (JSON-like) with every static text marker replaced by its English text."""
+    if isinstance(value, I18nData):
+        return I18N.translations[DEFAULT].get(value.key, value.key)
+    if isinstance(value, dict):
+        return {k: in_english(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [in_english(v) for v in value]
+    return value
 
 
 class MiradorBlocks(gr.Blocks):
@@ -58,6 +70,11 @@ class MiradorBlocks(gr.Blocks):
         )
         return super().launch(**{**defaults, **kwargs})
 
+    def get_api_info(self, all_endpoints: bool = False, page: str | None = None):
+        """The API's description with its labels in English, as API clients read them (the page's
+        labels are keys that the browser translates)."""
+        return in_english(super().get_api_info(all_endpoints=all_endpoints, page=page))
+
 
 def create_app(default_model_path=None, corpus_path=None) -> MiradorBlocks:
     """Build the app (its own sessions, queue and bundled model); launch() to serve it."""
@@ -65,13 +82,15 @@ def create_app(default_model_path=None, corpus_path=None) -> MiradorBlocks:
     with MiradorBlocks(title=TITLE, delete_cache=(3600, 3600)) as demo:
         with gr.Row(equal_height=False, elem_id="top"):
             top = gr.Markdown(header(ctx), elem_id="header")
-            switch = gr.Radio(
+            switch = gr.Radio(  # compact, top right: the choices are each language's name in itself
                 [(name, lang) for lang, name in LANGUAGE_NAMES.items()],
                 value=None,
                 label=static("language.switch"),
+                show_label=False,
+                container=False,
                 elem_id="language",
                 scale=0,
-                min_width=180,
+                min_width=0,
             )
         with gr.Tabs():
             generate = generate_tab.build(ctx)
@@ -86,7 +105,7 @@ def create_app(default_model_path=None, corpus_path=None) -> MiradorBlocks:
             c = handle.config
             return (
                 header(ctx, session_id(request), lang),
-                model_card(handle),
+                model_card(handle, lang),
                 gr.DownloadButton(value=handle.path, visible=handle.path is not None),
                 index_slider(c.n_layer, layer),
                 index_slider(c.n_head, 0),
@@ -116,6 +135,14 @@ def create_app(default_model_path=None, corpus_path=None) -> MiradorBlocks:
         train.event.then(**changed).then(**redraw)
         for event in model.events:
             event.success(**changed).then(**redraw)
+
+        def in_the_page_language(event):
+            """After page load and a switch: every text the server wrote (the header, the model card,
+            the attention views, the next-token figure, the Train tab's plan...) in the page's language."""
+            event.then(**changed).then(**redraw).then(**attention.relabel)
+            event.then(**generate.relabel)
+            event.then(**train.relabel)
+
         viewport = gr.Number(visible=False, elem_id="viewport-width")
 
         def remember_client(width, request: gr.Request = None):
@@ -132,13 +159,23 @@ def create_app(default_model_path=None, corpus_path=None) -> MiradorBlocks:
             api_visibility="private",
             queue=False,
         )
-        loaded.then(**changed).then(**redraw)
+        in_the_page_language(loaded)
 
         def switch_language(lang, request: gr.Request = None):
             choose(request, lang)
 
         switched = switch.input(switch_language, switch, None, js=SWITCH_JS, api_visibility="private", queue=False)
-        switched.then(**changed).then(**redraw)
+        in_the_page_language(switched)
+        # The page re-translates the tabs it has shown; the others' names are sent again to be re-read.
+        tabs = [block for block in demo.blocks.values() if isinstance(block, gr.Tab)]
+        switched.then(
+            lambda: [gr.Tab(label=tab.label) for tab in tabs],
+            None,
+            tabs,
+            api_visibility="private",
+            show_progress="hidden",
+            queue=False,
+        )
         demo.load(train.corpus, None, train.text, api_visibility="private", show_progress="hidden", queue=False)
 
         def end_session(request: gr.Request):

@@ -1,6 +1,12 @@
-"""English: every string a person sees (keys shared with es.py)."""
+"""English: every string a person sees (keys shared with es.py), grouped by where it shows.
+
+Keys with {placeholders} (format specs allowed: {loss:.3f}) are filled in by the server with
+text(key, lang, **params). Static text (labels, help, Markdown) goes to the browser, where Gradio's
+I18n translates it; a static key with placeholders is filled in first (ui/i18n.py static(key, **params)).
+"""
 
 TEXTS = {
+    # --- the page's header and language switch (app.py) ---
     "header": "# Mirador: a GPT you can train and look inside\nBuilt from scratch following Karpathy's *Let's build GPT*. **Model:** {model} · **Runs on:** {device}",
     "language.switch": "Language",
     "tab.generate": "Generate",
@@ -8,4 +14,235 @@ TEXTS = {
     "tab.train": "Train",
     "tab.model": "Model",
     "tab.learn": "Learn",
+    # Where models run (ui/threads.py)
+    "device.cpu": "CPU, {cores} {cores_word} ({split}, {infer} per request)",
+    "device.core": "core",
+    "device.cores": "cores",
+    "device.split.fixed": "{train} for training",
+    "device.split.adaptive": "{alone} for training, {busy} while a request runs",
+    # --- Generate ---
+    "generate.intro": (
+        "**Let the model write.** It reads your prompt, gives every possible next token a probability, draws one, "
+        "appends it and repeats. **Temperature** reshapes those odds before drawing: low (0.2) plays safe and repeats "
+        "itself, 1 uses the model's own odds, high (1.5) gets adventurous and misspells; 0 always takes the most likely "
+        "token. **Top-k** keeps only the k likeliest tokens, **top-p** the fewest whose odds add up to p (0 and 1.0 turn "
+        "them off). The same **seed** gives the same text."
+    ),
+    "generate.prompt": "Prompt",
+    "generate.temperature": "temperature",
+    "generate.temperature.info": "0 = always the likeliest token",
+    "generate.top_k.info": "0 = off",
+    "generate.top_p.info": "1.0 = off",
+    "generate.seed": "seed",
+    "generate.new_seed": "New seed",
+    "generate.run": "Generate",
+    "generate.stop": "Stop",
+    "generate.output": "Generated text",
+    "generate.output.info": "your prompt, then what the model wrote",
+    "generate.plot": "next token",
+    "generate.figure.title": "What could come next ({how})",
+    "generate.figure.greedy": "greedy picks the top bar",
+    "generate.figure.temperature": "temperature {temperature:g}",
+    # --- Attention ---
+    "attention.intro": (
+        "**What is attention?** Each token builds a *query* (\"what am I looking for?\"), and every token up to it offers a "
+        "*key* (\"what do I contain?\") and a *value* (\"what I pass on\"). A head compares the query with each key, turns "
+        "the scores into weights that add up to 1 (a softmax) and takes the weighted mix of values. Below, a **row** is a "
+        "token doing the looking and the **columns** are the tokens it looks at; bright cells carry most weight. The "
+        "upper triangle stays dark: a token never sees the future. Different heads learn different habits: look at the "
+        "previous character, at the start of the word, at the last space, at the line's speaker…"
+    ),
+    "attention.text": "Text to look at",
+    "attention.show": "Show attention",
+    "attention.layer": "Layer",
+    "attention.layer.info": "layer 0 reads the raw tokens; later layers read what earlier ones wrote",
+    "attention.grid": "attention grid",
+    "attention.head": "Head",
+    "attention.head.info": "one head, large: hover a cell for query, key and weight",
+    "attention.overview": "All layers × all heads",
+    # The tokens area (ui/attention.py)
+    "attention.tokens.one": "1 token",
+    "attention.tokens.many": "{count} tokens",
+    "attention.tokens.cut": " (the first {shown} of {total}: the model's context is {context} tokens)",
+    "attention.tokens.chip": "token {position}: id {id}",
+    "attention.tokens.piece_of": ", a piece of “{char}”",
+    "attention.probe.title": "Layer {layer} attention on a fixed sentence, at step {step}",
+    # --- Train ---
+    "train.intro": (
+        "**Train a GPT on any text, live.** Pick a text and a model size, press **Train**, and watch three things: "
+        "the **loss** (how surprised the model is by the next token: it falls as the model learns), the **samples** "
+        "(noise, then letters, then words) and the **attention** of one layer on a fixed sentence (each head starts "
+        "uniform and learns where to look). **Stop** keeps the model as it is; either way it becomes *your* model for "
+        "the other tabs. One training runs at a time; others wait in line."
+    ),
+    "train.text": "Training text",
+    "train.text.placeholder": "Paste some text here…",
+    "train.use_corpus": "Use Shakespeare (1 MB)",
+    "train.upload": "Upload .txt",
+    "train.clear": "Clear",
+    "train.preset": "Model size",
+    "train.preset.fast": "fast",
+    "train.preset.tiny": "tiny",
+    "train.preset.small": "small",
+    "train.preset.medium": "medium",
+    "train.preset.fast.note": "tuned for speed: words within a minute (val loss ~1.9 on Shakespeare)",
+    "train.preset.tiny.note": "the smallest: the loss falls within seconds",
+    "train.preset.small.note": "four layers and a longer context: a few minutes",
+    "train.preset.medium.note": "the lecture's model (6 layers x 384): slow on a CPU, made for a GPU",
+    "train.start": "Train",
+    "train.stop": "Stop",
+    "train.advanced": "Advanced settings",
+    "train.status": "status",
+    "train.status.ready": "Press **Train** to start. The `fast` preset shows results in seconds.",
+    "train.loss": "loss",
+    "train.samples": "Samples",
+    "train.samples.info": "what the model writes at each evaluation, newest first",
+    "train.watch_layer": "Layer to watch",
+    "train.watch_layer.info": "the attention below is this layer's, refreshed at each evaluation",
+    "train.probe": "attention",
+    # The form's fields (gpt/settings.py): labels are the API's names; the help is the command line's
+    "train.field.tokenizer.label": "tokenizer",
+    "train.field.tokenizer.info": "char: one token per character, as in the lecture; bpe: GPT-2's word pieces (bigger vocabulary)",
+    "train.field.n_layer.label": "n_layer",
+    "train.field.n_layer.info": "transformer blocks stacked",
+    "train.field.n_head.label": "n_head",
+    "train.field.n_head.info": "attention heads per block",
+    "train.field.n_embd.label": "n_embd",
+    "train.field.n_embd.info": "width of the residual stream (embedding size); divisible by n_head",
+    "train.field.block_size.label": "block_size",
+    "train.field.block_size.info": "context: the most tokens the model looks back at",
+    "train.field.max_steps.label": "max_steps",
+    "train.field.max_steps.info": "optimizer steps; the learning-rate schedule is planned for them",
+    "train.field.batch_size.label": "batch_size",
+    "train.field.batch_size.info": "windows of text per step",
+    "train.field.learning_rate.label": "learning_rate",
+    "train.field.learning_rate.info": "peak learning rate, after the warm-up; cosine decay to min_lr",
+    "train.field.dropout.label": "dropout",
+    "train.field.dropout.info": "probability of zeroing activations while training (0 = off)",
+    "train.field.time_budget_s.label": "time budget (s)",
+    "train.field.time_budget_s.info": "stop after this many seconds of training, evaluations included (default: no limit)",
+    "train.field.warmup_steps.label": "warmup_steps",
+    "train.field.warmup_steps.info": "steps of linear warm-up to the learning rate (default: a tenth of max_steps, at most 100)",
+    # The text's statistics and the plan under the presets (ui/plan.py)
+    "train.text.stats": "{chars:,} characters · {char_vocab} distinct characters (the char vocabulary) · {bpe_vocab:,} BPE tokens in use",
+    "train.text.none": "No text yet: paste some, upload a .txt file, or use the bundled Shakespeare.",
+    "train.text.too_long": "⚠ {chars:,} characters: over the {limit:,} limit. Use a shorter text.",
+    "train.plan.parameters": "**{millions:.2f}M parameters** ({vocab:,}-token vocabulary)",
+    "train.plan.over": " — ⚠ over the {cap:.0f}M limit: lower n_layer or n_embd",
+    "train.plan.over_bpe": " — ⚠ over the {cap:.0f}M limit: lower n_layer or n_embd, or use the char tokenizer",
+    "train.plan.step": "about **{step} per step** {where} → {steps:,} steps ≈ {total}{budget}",
+    "train.plan.on_device": "on {device}",
+    "train.plan.on_cpu.one": "on this CPU (1 training thread)",
+    "train.plan.on_cpu.many": "on this CPU ({threads} training threads)",
+    "train.plan.budget": " (the {budget:.0f} s budget stops it at about step {steps:,})",
+    "train.plan.invalid": "⚠ {error}",
+    # The run (ui/training.py)
+    "train.status.waiting.one": "**Waiting:** 1 training is ahead of yours (one runs at a time). Press Stop to leave the queue.",
+    "train.status.waiting.many": "**Waiting:** {count} trainings are ahead of yours (one runs at a time). Press Stop to leave the queue.",
+    "train.status.cancelled": "Cancelled before it started. Your model is unchanged.",
+    "train.status.discarded": "The session ended, so the trained model was discarded.",
+    "train.status.starting": "Training a {millions:.2f}M-parameter model on {device} ({precision})…",
+    "train.status.step": "**Step {step:,} / {max_steps:,}** · loss {loss:.3f}{val} · {tokens_per_s:,.0f} tokens/s · {elapsed:.1f} s elapsed · about {left:.0f} s left · {device} {precision}",
+    "train.status.val": " · val {val:.3f}",
+    "train.status.not_started": "Stopped before the first step. Your model is unchanged.",
+    "train.status.how.done": "Done",
+    "train.status.how.stop": "Stopped",
+    "train.status.how.time_budget": "Time budget reached",
+    "train.status.kept": " · kept the weights of step {step:,} (val {val:.3f}), the best seen",
+    "train.status.done": "✓ **{how} at step {step:,}** in {elapsed:.1f} s · loss {loss:.3f}{val}{kept}. This is now your session's model: try it in **Generate** and **Attention**, download it in **Model**.",
+    "train.stop.nothing": "Nothing to stop: no training is running in this session.",
+    "train.stop.stopping": "Stopping after the current step…",
+    "train.stop.cancelled": "Cancelled: your training had not started.",
+    "train.sample.header": "— step {step} —",
+    "train.sample.header_val": "— step {step}, val loss {val:.2f} —",
+    # --- Model ---
+    "model.intro": (
+        "**Your model.** Every visitor starts with the bundled model, trained on Shakespeare. Training in the Train tab "
+        "or uploading a checkpoint here gives *this browser tab* its own model; nobody else sees it, and it is freed "
+        "when you close the tab. Checkpoints are `.safetensors` files (weights plus a JSON header; nothing in them can "
+        "run code), up to {upload}, {parameters}M parameters and a {context}-token context."
+    ),
+    "model.download": "Download this model (.safetensors)",
+    "model.upload": "Upload a checkpoint (.safetensors)",
+    "model.reset": "Reset to the bundled model",
+    "model.loaded": "Loaded **{label}**: it is now your session's model.",
+    "model.was_reset": "Back to the bundled model.",
+    # What a model is called (ui/checkpoints.py, ui/training.py)
+    "model.label.bundled": "bundled: {name} ({kind}, {millions:.2f}M parameters)",
+    "model.label.untrained": "untrained (no bundled checkpoint found): train one!",
+    "model.label.uploaded": "uploaded: {name} ({kind}, {millions:.2f}M parameters)",
+    "model.label.trained": "trained here ({kind}, {millions:.2f}M parameters, {steps} steps)",
+    # The model card (ui/checkpoints.py)
+    "model.card.model": "Model",
+    "model.card.parameters": "Parameters",
+    "model.card.shape": "Layers × heads × width",
+    "model.card.shape.value": "{n_layer} × {n_head} × {n_embd} (head size {head_size})",
+    "model.card.context": "Context (block_size)",
+    "model.card.context.value": "{block_size} tokens",
+    "model.card.tokenizer": "Tokenizer",
+    "model.card.tokenizer.value": "{kind} — {vocab:,} tokens ({note})",
+    "model.card.tokenizer.char": "one token per character",
+    "model.card.tokenizer.bpe": "GPT-2 byte-pair encoding, compacted to the tokens in use",
+    "model.card.runs_on": "Runs on",
+    "model.card.precision": "Precision",
+    "model.card.precision.value": "float32 weights",
+    "model.card.precision.trained": "float32 weights; trained in {precision}",
+    "model.card.training": "Training",
+    "model.card.field.steps": "steps",
+    "model.card.field.kept": "weights kept",
+    "model.card.field.best_step": "best step",
+    "model.card.field.val_loss": "val loss",
+    "model.card.field.last_val_loss": "val loss at the last step",
+    "model.card.field.train_loss": "train loss",
+    "model.card.field.tokens_per_s": "tokens/s",
+    "model.card.field.train_seconds": "seconds",
+    "model.card.field.device": "device",
+    "model.card.field.stopped_early": "stopped early",
+    "model.card.field.text": "training text",
+    "model.card.field.example": "it begins",
+    "model.card.kept.best": "best",
+    "model.card.kept.last": "last",
+    "model.card.yes": "yes",
+    "model.card.no": "no",
+    "model.card.characters": "{count} characters",
+    # Gradio's own texts in the upload box (its keys), said as the app says things
+    "upload_text.drop_file": "Drop File Here",
+    "upload_text.click_to_upload": "Click to Upload",
+    # --- figures (viz/) ---
+    "viz.attention.weight": "weight",
+    "viz.attention.change": "change",
+    "viz.attention.hover": "query %{y} → key %{x}<br>weight %{z:.3f}",
+    "viz.attention.diff_hover": "query %{y} → key %{x}<br>change %{z:+.3f}",
+    "viz.attention.grid_title": "Layer {layer} attention, one map per head",
+    "viz.attention.diff_title": "Layer {layer}: change in attention",
+    "viz.attention.head": "head {head}",
+    "viz.attention.single_title": "Layer {layer}, head {head} attention",
+    "viz.attention.key_axis": "key (attended to)",
+    "viz.attention.query_axis": "query (attending)",
+    "viz.attention.overview_title": "All layers and heads",
+    "viz.attention.layer_short": "L{layer}",
+    "viz.attention.head_short": "H{head}",
+    "viz.attention.layer_head": "L{layer} H{head}",
+    "viz.loss.title": "Loss (lower is better)",
+    "viz.loss.train": "train",
+    "viz.loss.val": "val",
+    "viz.loss.step": "step",
+    "viz.loss.train_hover": "step %{x}<br>train %{y:.4f}",
+    "viz.loss.val_hover": "step %{x}<br>val %{y:.4f}",
+    "viz.loss.y_axis": "cross-entropy loss (nats)",
+    "viz.loss.empty": "Press Train to start",
+    "viz.next.title": "Most likely next tokens",
+    "viz.next.x_axis": "probability",
+    "viz.metrics.title": "What each head does, over training",
+    "viz.metrics.step": "step",
+    "viz.metrics.entropy": "entropy (0 = one key, 1 = uniform)",
+    "viz.metrics.previous": "share on the previous token",
+    "viz.metrics.first": "share on the first token",
+    "viz.metrics.itself": "share on itself",
+    "viz.metrics.head": "L{layer} H{head}",
+    "viz.metrics.empty": "No snapshots yet",
+    "viz.surprise.header": "surprise {surprise:.2f} nats (p = {probability:.1%})",
+    "viz.surprise.guesses": "the model expected:",
+    "viz.surprise.guess": "{piece}  {probability:.1%}",
+    "viz.surprise.first": "the first token: nothing before it to predict it from",
 }

@@ -144,7 +144,7 @@ def test_figures_serialise_to_json():
 # --- loss ------------------------------------------------------------------
 
 def test_loss_curve_holds_data():
-    fig = loss_curve([0, 10, 20], [4.2, 3.1, 2.5], [10, 20], [3.3, 2.9], title="Run")
+    fig = loss_curve([0, 10, 20], [4.2, 3.1, 2.5], [10, 20], [3.3, 2.9])
     train, val = fig.data
     assert (train.name, val.name) == ("train", "val")
     np.testing.assert_array_equal(train.x, [0, 10, 20])

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 
+from locales import text
 from viz import head_grid, head_grid_diff, head_metrics_figure, surprise_strip
 from viz.attention import DIFF_MIN_RANGE
 
@@ -45,16 +46,15 @@ def test_one_panel_per_metric_and_one_line_per_head_in_each():
     assert all(list(fig.layout[f"yaxis{'' if k == 0 else k + 1}"].range) == [-0.03, 1.03] for k in range(4))
 
 
-def test_every_visible_string_can_be_replaced():
-    titles = {"entropy": "entropía", "previous": "token anterior", "first": "primer token", "itself": "sí mismo"}
-    fig = head_metrics_figure([1, 2, 3], metrics(), title="Cabezas", x_title="paso", panel_titles=titles,
-                              head_name="C{layer}·{head}")
-    assert fig.layout.title.text == "Cabezas"
-    assert set(titles.values()) <= {a.text for a in fig.layout.annotations}
+def test_every_visible_string_is_in_the_language_asked_for():
+    fig = head_metrics_figure([1, 2, 3], metrics(), lang="es")
+    titles = {text(f"viz.metrics.{name}", "es") for name in ("entropy", "previous", "first", "itself")}
+    assert fig.layout.title.text == text("viz.metrics.title", "es")
+    assert titles <= {a.text for a in fig.layout.annotations}
     assert fig.layout.xaxis3.title.text == "paso" and fig.layout.xaxis4.title.text == "paso"  # the bottom row
     assert not fig.layout.xaxis.title.text  # above, the same steps are not named again
-    assert fig.data[0].name == "C0·0" and "paso" in fig.data[0].hovertemplate
-    assert "entropía" in fig.data[0].hovertemplate
+    assert fig.data[0].name == text("viz.metrics.head", "es", layer=0, head=0) and "paso" in fig.data[0].hovertemplate
+    assert text("viz.metrics.entropy", "es") in fig.data[0].hovertemplate
     english = json.dumps(fig.to_plotly_json(), default=str)
     for word in ("step", "share", "entropy (", "What each head"):
         assert word not in english
@@ -65,8 +65,9 @@ def test_metrics_figure_checks_shapes_and_handles_no_snapshots():
         head_metrics_figure([1, 2], metrics(s=3))
     with pytest.raises(ValueError):
         head_metrics_figure([1, 2, 3], {"entropy": torch.rand(3, 2, 3), "previous": torch.rand(3, 2, 2)})
-    empty = head_metrics_figure([], metrics(s=0), empty_text="Todavía nada")
-    assert "Todavía nada" in {a.text for a in empty.layout.annotations}
+    empty = head_metrics_figure([], metrics(s=0), lang="es")
+    assert text("viz.metrics.empty", "es") in {a.text for a in empty.layout.annotations}
+    assert "No snapshots yet" in {a.text for a in head_metrics_figure([], metrics(s=0)).layout.annotations}
     empty.to_json()
 
 
@@ -107,13 +108,13 @@ def test_diff_grid_never_stretches_rounding_to_full_colour():
     assert fig.layout.coloraxis.cmax == DIFF_MIN_RANGE and fig.layout.coloraxis.cmin == -DIFF_MIN_RANGE
 
 
-def test_diff_grid_text_is_replaceable_and_input_checked():
+def test_diff_grid_text_is_in_the_language_asked_for_and_input_checked():
     diff = torch.zeros(2, 3, 3)
-    fig = head_grid_diff(diff, list("abc"), 0, title="Capa {layer}: cambio", colorbar_title="cambio",
-                         head_title="cabeza {head}", hover="%{y} → %{x}: %{z:+.2f}")
-    assert fig.layout.title.text == "Capa 0: cambio" and fig.layout.coloraxis.colorbar.title.text == "cambio"
+    fig = head_grid_diff(diff, list("abc"), 0, lang="es")
+    assert fig.layout.title.text == "Capa 0: cambio en la atención" and fig.layout.coloraxis.colorbar.title.text == "cambio"
     assert {a.text for a in fig.layout.annotations} == {"cabeza 0", "cabeza 1"}
-    assert fig.data[0].hovertemplate.startswith("%{y} → %{x}: %{z:+.2f}")
+    assert fig.data[0].hovertemplate.startswith(text("viz.attention.diff_hover", "es"))
+    assert head_grid_diff(diff, list("abc"), 0).layout.title.text == "Layer 0: change in attention"
     with pytest.raises(ValueError):
         head_grid_diff(torch.zeros(2, 3, 3), list("ab"), 0)
     bad = torch.zeros(2, 3, 3)
@@ -162,16 +163,17 @@ def test_strip_scale_can_be_fixed():
     assert chips(surprise_strip(pieces, [1.0, float("inf")]))[2][0] == chips(surprise_strip(pieces, [1.0, 50.0]))[2][0]
 
 
-def test_strip_escapes_everything_and_takes_translations():
+def test_strip_escapes_everything_and_speaks_the_language_asked_for():
     pieces = ['<script>alert("x")</script>', "&amp;", "'"]
     guesses = [[('"><img src=x onerror=alert(1)>', 0.7)], [("<b>", 0.2)]]
-    strip = surprise_strip(pieces, [0.3, 1.2], guesses, header="sorpresa {surprise:.1f} (p={probability:.0%})",
-                           guesses_header="esperaba:", guess_line="{piece} → {probability:.0%}", first_token="primero")
+    strip = surprise_strip(pieces, [0.3, 1.2], guesses, lang="es")
     assert "<script>" not in strip and "<img" not in strip and "<b>" not in strip
     assert strip.count("<span") == 3 and strip.count('title="') == 3
     found = chips(strip)
-    assert html.unescape(found[0][3]) == "primero"
-    assert html.unescape(found[1][3]).splitlines() == ["sorpresa 0.3 (p=74%)", "esperaba:", '"><img␣src=x␣onerror=al… → 70%']
+    assert html.unescape(found[0][3]) == text("viz.surprise.first", "es")
+    assert html.unescape(found[1][3]).splitlines() == [
+        "sorpresa 0.30 nats (p = 74.1%)", "el modelo esperaba:", '"><img␣src=x␣onerror=al…  70.0%'
+    ]
     assert html.unescape(found[1][4]) == "&amp;"
     titles = " ".join(html.unescape(c[3]) for c in found)
     for word in ("surprise", "expected", "first token"):

@@ -13,6 +13,7 @@ import torch
 from gpt.checks import parse_int, parse_text
 from gpt.modes import evaluation
 from gpt.tokenizer import token_pieces as gpt_token_pieces
+from locales import text, translate_error
 from viz import head_grid, layers_overview, single_head
 from viz.tokens import visible
 
@@ -64,48 +65,50 @@ def _maps(handle: ModelHandle, text) -> tuple[torch.Tensor, list[str]]:
     return maps, token_pieces(handle.tokenizer, ids)
 
 
-def grid_figure(handle: ModelHandle, text, layer, width_px: int | None = None):
+def grid_figure(handle: ModelHandle, sentence, layer, width_px: int | None = None, lang: str = "en"):
     """One heatmap per head of one layer (what /attention returns); width_px: the figure's width, if known."""
     layer = check_layer(handle, layer)
-    maps, pieces = _maps(handle, text)
-    return head_grid(maps[layer], pieces, layer, width_px=width_px)
+    maps, pieces = _maps(handle, sentence)
+    return head_grid(maps[layer], pieces, layer, width_px=width_px, lang=lang)
 
 
-def head_figure(handle: ModelHandle, text, layer, head, width_px: int | None = None):
+def head_figure(handle: ModelHandle, sentence, layer, head, width_px: int | None = None, lang: str = "en"):
     layer, head = check_layer(handle, layer), check_head(handle, head)
-    maps, pieces = _maps(handle, text)
-    return single_head(maps[layer, head], pieces, layer, head, width_px=width_px)
+    maps, pieces = _maps(handle, sentence)
+    return single_head(maps[layer, head], pieces, layer, head, width_px=width_px, lang=lang)
 
 
-def overview_figure(handle: ModelHandle, text):
-    maps, pieces = _maps(handle, text)
-    return layers_overview(maps, pieces)
+def overview_figure(handle: ModelHandle, sentence, lang: str = "en"):
+    maps, pieces = _maps(handle, sentence)
+    return layers_overview(maps, pieces, lang=lang)
 
 
-def probe_figure(layer_maps: torch.Tensor, pieces: list[str], layer: int, step: int, width_px: int | None = None):
+def probe_figure(
+    layer_maps: torch.Tensor, pieces: list[str], layer: int, step: int, width_px: int | None = None, lang: str = "en"
+):
     """The training probe: every head of one layer, titled with the step it was taken at."""
-    fig = head_grid(layer_maps, pieces, layer, width_px=width_px)
-    fig.update_layout(title_text=f"Layer {layer} attention on a fixed sentence, at step {step}")
+    fig = head_grid(layer_maps, pieces, layer, width_px=width_px, lang=lang)
+    fig.update_layout(title_text=text("attention.probe.title", lang, layer=layer, step=step))
     return fig
 
 
-def note_html(message: str) -> str:
-    """A message in the tokens area, where a view that could not be drawn says why."""
-    return f'<div class="tokens note">{html.escape(message)}</div>'
+def note_html(message: str, lang: str = "en") -> str:
+    """A message in the tokens area, where a view that could not be drawn says why (message: an
+    English error message, written in lang)."""
+    return f'<div class="tokens note">{html.escape(translate_error(message, lang))}</div>'
 
 
-def tokens_html(handle: ModelHandle, text) -> str:
+def tokens_html(handle: ModelHandle, sentence, lang: str = "en") -> str:
     """The text as the tokenizer splits it: one chip per token, whitespace made visible."""
-    ids = encode(handle, text)
-    total = len(handle.tokenizer.encode(text))
-    note = (
-        f" (the first {len(ids)} of {total}: the model's context is {handle.config.block_size} tokens)"
-        if total > len(ids)
-        else ""
-    )
+    ids = encode(handle, sentence)
+    total = len(handle.tokenizer.encode(sentence))
+    cut = total > len(ids)
+    note = text("attention.tokens.cut", lang, shown=len(ids), total=total, context=handle.config.block_size) if cut else ""
     chips = []
     for i, (t, piece) in enumerate(zip(ids, gpt_token_pieces(handle.tokenizer, ids))):
-        title = f"token {i}: id {t}" + (f", a piece of “{piece.part_of}”" if piece.part_of else "")
+        title = text("attention.tokens.chip", lang, position=i, id=t)
+        if piece.part_of:
+            title += text("attention.tokens.piece_of", lang, char=piece.part_of)
         chips.append(f'<span class="tok" title="{html.escape(title)}">{html.escape(visible(piece.text, max_chars=24))}</span>')
-    count = "1 token" if len(ids) == 1 else f"{len(ids)} tokens"
-    return f'<div class="tokens"><span class="tok-count">{count}{html.escape(note)}:</span> {"".join(chips)}</div>'
+    count = text("attention.tokens.one", lang) if len(ids) == 1 else text("attention.tokens.many", lang, count=len(ids))
+    return f'<div class="tokens"><span class="tok-count">{html.escape(count + note)}:</span> {"".join(chips)}</div>'

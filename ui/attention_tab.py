@@ -11,18 +11,9 @@ from .clients import plot_width
 from .context import AppContext
 from .errors import user_errors
 from .gpu import on_gpu
-from .i18n import static
+from .i18n import language, static
 from .sessions import session_id
 from .widgets import index_slider
-
-INTRO = """
-**What is attention?** Each token builds a *query* ("what am I looking for?"), and every token up to it offers a
-*key* ("what do I contain?") and a *value* ("what I pass on"). A head compares the query with each key, turns
-the scores into weights that add up to 1 (a softmax) and takes the weighted mix of values. Below, a **row** is a
-token doing the looking and the **columns** are the tokens it looks at; bright cells carry most weight. The
-upper triangle stays dark: a token never sees the future. Different heads learn different habits: look at the
-previous character, at the start of the word, at the last space, at the line's speaker…
-"""
 
 
 @dataclass
@@ -30,39 +21,40 @@ class AttentionTab:
     text: gr.Textbox
     layer: gr.Slider
     head: gr.Slider
-    refresh: tuple  # (fn, inputs, outputs): redraw every view, for page load and a new model
+    refresh: tuple  # (fn, inputs, outputs): redraw every view, for page load, a new model and a new language
+    relabel: dict  # an event spec: what else the server wrote, in the page's language (after a switch)
 
 
 def build(ctx: AppContext) -> AttentionTab:
     config, example = ctx.registry.default.config, ctx.registry.default.example
     with gr.Tab(static("tab.attention"), id="attention"):
-        gr.Markdown(INTRO)
+        gr.Markdown(static("attention.intro"))
         with gr.Row(equal_height=False):
             with gr.Column(scale=4, min_width=300):
                 text = gr.Textbox(
-                    value=example, label="Text to look at", lines=2, max_lines=5, elem_id="attention-text"
+                    value=example, label=static("attention.text"), lines=2, max_lines=5, elem_id="attention-text"
                 )
             with gr.Column(scale=1, min_width=160):
-                show = gr.Button("Show attention", variant="primary", elem_id="attention-button")
+                show = gr.Button(static("attention.show"), variant="primary", elem_id="attention-button")
         tokens = gr.HTML(elem_id="tokens")
         layer = index_slider(
             config.n_layer,
             elem_id="attention-layer",
-            label="Layer",
-            info="layer 0 reads the raw tokens; later layers read what earlier ones wrote",
+            label=static("attention.layer"),
+            info=static("attention.layer.info"),
         )
-        grid = gr.Plot(label="attention grid", show_label=False, elem_id="attention-grid")
+        grid = gr.Plot(label=static("attention.grid"), show_label=False, elem_id="attention-grid")
         with gr.Row(equal_height=False):
             with gr.Column(scale=1, min_width=160):
                 head = index_slider(
                     config.n_head,
                     elem_id="attention-head-index",
-                    label="Head",
-                    info="one head, large: hover a cell for query, key and weight",
+                    label=static("attention.head"),
+                    info=static("attention.head.info"),
                 )
             with gr.Column(scale=4, min_width=300):
                 single = gr.Plot(show_label=False, elem_id="attention-head")
-        with gr.Accordion("All layers × all heads", open=False) as overview_box:
+        with gr.Accordion(static("attention.overview"), open=False) as overview_box:
             overview = gr.Plot(show_label=False, elem_id="attention-overview")
         overview_open = gr.State(False)
 
@@ -78,30 +70,30 @@ def build(ctx: AppContext) -> AttentionTab:
     @on_gpu(duration=30)
     def attention_grid(text, layer=0, request: gr.Request = None):
         """Every head of one layer as heatmaps (rows: query tokens, columns: key tokens)."""
-        return attention.grid_figure(model(request), text, layer, widths(request)[0])
+        return attention.grid_figure(model(request), text, layer, widths(request)[0], language(request))
 
     @on_gpu(duration=30)
     def tokens_and_head(text, layer, head, request: gr.Request = None):
         """Runs beside attention_grid on the same triggers: a bad text is said once, by the grid's
         toast; here it only becomes the tokens area's note."""
-        handle = model(request)
+        handle, lang = model(request), language(request)
         try:
-            single = attention.head_figure(handle, text, layer, head, widths(request)[1])
-            return attention.tokens_html(handle, text), single
+            single = attention.head_figure(handle, text, layer, head, widths(request)[1], lang)
+            return attention.tokens_html(handle, text, lang), single
         except ValueError as exc:
-            return attention.note_html(str(exc)), gr.skip()
+            return attention.note_html(str(exc), lang), gr.skip()
 
     @user_errors
     @on_gpu(duration=30)
     def one_head(text, layer, head, request: gr.Request = None):
-        return attention.head_figure(model(request), text, layer, head, widths(request)[1])
+        return attention.head_figure(model(request), text, layer, head, widths(request)[1], language(request))
 
     @on_gpu(duration=30)
     def all_layers(text, is_open, request: gr.Request = None):
         if not is_open:  # drawn only while its accordion is open: it is the heaviest figure
             return gr.skip()
         try:
-            return attention.overview_figure(model(request), text)
+            return attention.overview_figure(model(request), text, language(request))
         except ValueError:  # said by the grid's toast, or the tokens area's note
             return gr.skip()
 
@@ -109,17 +101,17 @@ def build(ctx: AppContext) -> AttentionTab:
     def views(text, layer, head, request: gr.Request = None):
         """Every view redrawn for the session's model (page load, a new model). Never raises: it runs
         without anyone asking, so a text the model cannot read is said in the tokens area, not a toast."""
-        handle, (grid_width, head_width) = model(request), widths(request)
+        handle, (grid_width, head_width), lang = model(request), widths(request), language(request)
         layer = min(int(layer or 0), handle.config.n_layer - 1)
         head = min(int(head or 0), handle.config.n_head - 1)
         try:
             return (
-                attention.tokens_html(handle, text),
-                attention.grid_figure(handle, text, layer, grid_width),
-                attention.head_figure(handle, text, layer, head, head_width),
+                attention.tokens_html(handle, text, lang),
+                attention.grid_figure(handle, text, layer, grid_width, lang),
+                attention.head_figure(handle, text, layer, head, head_width, lang),
             )
         except ValueError as exc:
-            return attention.note_html(str(exc)), gr.skip(), gr.skip()
+            return attention.note_html(str(exc), lang), gr.skip(), gr.skip()
 
     # A slider moved quickly fires many events: "always_last" runs at most one at a time per view
     # and then only the latest, so the last move wins and no stale answer arrives after it.
@@ -139,4 +131,11 @@ def build(ctx: AppContext) -> AttentionTab:
     )
     overview_box.collapse(lambda: False, None, overview_open, queue=False, api_visibility="private")
     gr.on([show.click, text.submit], all_layers, [text, overview_open], overview, **private)
-    return AttentionTab(text=text, layer=layer, head=head, refresh=(views, [text, layer, head], [tokens, grid, single]))
+    relabel = dict(fn=all_layers, inputs=[text, overview_open], outputs=overview, **private)
+    return AttentionTab(
+        text=text,
+        layer=layer,
+        head=head,
+        refresh=(views, [text, layer, head], [tokens, grid, single]),
+        relabel=relabel,
+    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import os
+import re
 from pathlib import Path
 
 import torch
@@ -19,6 +20,7 @@ from gpt import GPT, GPTConfig, make_tokenizer
 from gpt.checkpoint import read_header
 from gpt.data import text_snippet
 from gpt.device import resolve_device
+from locales import Message, text, translate_error
 
 from . import limits, threads
 from .sessions import ModelHandle
@@ -36,15 +38,14 @@ def load_bundled(path, corpus_text: str | None = None) -> ModelHandle:
         model, tokenizer, meta = gpt.load(path, map_location=str(device))
         if corpus_text:
             meta.setdefault("example", text_snippet(corpus_text))
-        label = f"bundled: {path.name} ({tokenizer.kind}, {model.num_parameters() / 1e6:.2f}M parameters)"
+        millions = model.num_parameters() / 1e6
+        label = Message.of("model.label.bundled", name=path.name, kind=tokenizer.kind, millions=millions)
         return ModelHandle.serving(model, tokenizer, meta, "bundled", label, path)
     tokenizer = make_tokenizer("char", corpus_text or "abcdefghijklmnopqrstuvwxyz ,.\n")
     torch.manual_seed(0)
     model = GPT(GPTConfig(vocab_size=tokenizer.vocab_size, block_size=64, n_layer=2, n_head=4, n_embd=64)).to(device)
     meta = {"note": f"{path} was not found: this model is untrained (random weights)."}
-    return ModelHandle.serving(
-        model, tokenizer, meta, "untrained", "untrained (no bundled checkpoint found): train one!", None
-    )
+    return ModelHandle.serving(model, tokenizer, meta, "untrained", Message.of("model.label.untrained"), None)
 
 
 def check_upload(path) -> Path:
@@ -91,7 +92,7 @@ def load_upload(path) -> ModelHandle:
     check_shape(path.name, model.config)
     params = model.num_parameters()
     name = path.name if len(path.name) <= 60 else path.name[:57] + "..."
-    label = f"uploaded: {name} ({tokenizer.kind}, {params / 1e6:.2f}M parameters)"
+    label = Message.of("model.label.uploaded", name=name, kind=tokenizer.kind, millions=params / 1e6)
     return ModelHandle.serving(model, tokenizer, meta, "uploaded", label, None)
 
 
@@ -121,11 +122,11 @@ def read_text_upload(path) -> str:
     return text
 
 
-def _plain(value) -> str:
+def _plain(value, lang: str = "en") -> str:
     """A metadata value as plain text: numbers formatted, yes/no for booleans, text as it is (but
     for characters no browser can show: a checkpoint's JSON may hold lone surrogates)."""
     if isinstance(value, bool):
-        return "yes" if value else "no"
+        return text("model.card.yes" if value else "model.card.no", lang)
     if isinstance(value, float):
         return f"{value:.4g}"
     if isinstance(value, int):
@@ -133,51 +134,76 @@ def _plain(value) -> str:
     return str(value).encode("utf-8", errors="replace").decode("utf-8")
 
 
-# The training metadata a card shows, in this order (meta keys written by gpt.Trainer.summary).
+# The training metadata a card shows, in this order (meta keys written by gpt.Trainer.summary,
+# each labelled by the catalogue's "model.card.field.<key>").
 CARD_TRAINING_FIELDS = (
-    ("steps", "steps"),
-    ("kept", "weights kept"),
-    ("best_step", "best step"),
-    ("val_loss", "val loss"),
-    ("last_val_loss", "val loss at the last step"),
-    ("train_loss", "train loss"),
-    ("tokens_per_s", "tokens/s"),
-    ("train_seconds", "seconds"),
-    ("device", "device"),
-    ("stopped_early", "stopped early"),
-    ("text", "training text"),
-    ("example", "it begins"),
+    "steps",
+    "kept",
+    "best_step",
+    "val_loss",
+    "last_val_loss",
+    "train_loss",
+    "tokens_per_s",
+    "train_seconds",
+    "device",
+    "stopped_early",
+    "text",
+    "example",
 )
+_CHARACTERS = re.compile(r"([\d,]+) characters")  # meta "text", as the app's training writes it
 
 
-def model_card(handle: ModelHandle) -> str:
+def _meta_value(key: str, value, lang: str):
+    """A training metadata value in lang, where it is one of the words the app writes."""
+    if key == "kept" and value in ("best", "last"):
+        return text(f"model.card.kept.{value}", lang)
+    if key == "text" and isinstance(value, str) and _CHARACTERS.fullmatch(value):
+        return text("model.card.characters", lang, count=_CHARACTERS.fullmatch(value).group(1))
+    return value
+
+
+def model_card(handle: ModelHandle, lang: str = "en") -> str:
     """HTML describing the model: where it came from, its shape, tokenizer, device, metrics.
 
     Built from typed fields, every value escaped: a checkpoint's metadata is the uploader's text,
     and rendering it as Markdown or HTML would let a file make the page fetch an image from
     another host."""
     c, meta, tok = handle.config, handle.meta, handle.tokenizer
-    vocab_note = (
-        "one token per character" if tok.kind == "char" else "GPT-2 byte-pair encoding, compacted to the tokens in use"
+    vocab_note = text("model.card.tokenizer.char" if tok.kind == "char" else "model.card.tokenizer.bpe", lang)
+    precision = (
+        text("model.card.precision.trained", lang, precision=_plain(meta["precision"], lang))
+        if meta.get("precision")
+        else text("model.card.precision.value", lang)
     )
+    shape = dict(n_layer=c.n_layer, n_head=c.n_head, n_embd=c.n_embd, head_size=c.head_size)
     rows = [
-        ("Model", handle.label),
-        ("Parameters", f"{handle.model.num_parameters():,}"),
-        ("Layers × heads × width", f"{c.n_layer} × {c.n_head} × {c.n_embd} (head size {c.head_size})"),
-        ("Context (block_size)", f"{c.block_size} tokens"),
-        ("Tokenizer", f"{tok.kind} — {tok.vocab_size:,} tokens ({vocab_note})"),
-        ("Runs on", threads.device_text(handle.device)),
-        ("Precision", "float32 weights" + (f"; trained in {_plain(meta['precision'])}" if meta.get("precision") else "")),
+        (text("model.card.model", lang), handle.name(lang)),
+        (text("model.card.parameters", lang), f"{handle.model.num_parameters():,}"),
+        (text("model.card.shape", lang), text("model.card.shape.value", lang, **shape)),
+        (text("model.card.context", lang), text("model.card.context.value", lang, block_size=c.block_size)),
+        (
+            text("model.card.tokenizer", lang),
+            text("model.card.tokenizer.value", lang, kind=tok.kind, vocab=tok.vocab_size, note=vocab_note),
+        ),
+        (text("model.card.runs_on", lang), threads.device_text(handle.device, lang)),
+        (text("model.card.precision", lang), precision),
     ]
-    training = [(label, meta[key]) for key, label in CARD_TRAINING_FIELDS if meta.get(key) is not None]
+    training = [
+        (text(f"model.card.field.{key}", lang), _meta_value(key, meta[key], lang))
+        for key in CARD_TRAINING_FIELDS
+        if meta.get(key) is not None
+    ]
 
     def table(pairs) -> str:
-        cells = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(_plain(v))}</td></tr>" for k, v in pairs)
+        cells = "".join(
+            f"<tr><th>{html.escape(k)}</th><td>{html.escape(_plain(v, lang))}</td></tr>" for k, v in pairs
+        )
         return f'<table class="card">{cells}</table>'
 
     parts = [table(rows)]
     if training:
-        parts += ["<h4>Training</h4>", table(training)]
-    if meta.get("note"):
-        parts.append(f'<p class="card-note">⚠ {html.escape(_plain(meta["note"]))}</p>')
+        parts += [f"<h4>{html.escape(text('model.card.training', lang))}</h4>", table(training)]
+    if meta.get("note"):  # the app's own notes are error-like sentences, translated; others stay as written
+        note = translate_error(_plain(meta["note"], lang), lang)
+        parts.append(f'<p class="card-note">⚠ {html.escape(note)}</p>')
     return "".join(parts)

@@ -11,53 +11,57 @@ from . import generation, limits, threads
 from .context import AppContext
 from .errors import user_errors
 from .gpu import on_gpu
-from .i18n import static
+from .i18n import language, static
 from .sessions import session_id
-
-INTRO = """
-**Let the model write.** It reads your prompt, gives every possible next token a probability, draws one,
-appends it and repeats. **Temperature** reshapes those odds before drawing: low (0.2) plays safe and repeats
-itself, 1 uses the model's own odds, high (1.5) gets adventurous and misspells; 0 always takes the most likely
-token. **Top-k** keeps only the k likeliest tokens, **top-p** the fewest whose odds add up to p (0 and 1.0 turn
-them off). The same **seed** gives the same text.
-"""
 
 
 @dataclass
 class GenerateTab:
     prompt: gr.Textbox
     output: gr.Textbox
+    relabel: dict  # an event spec: the next-token figure again, in the page's language (after a switch)
 
 
 def build(ctx: AppContext) -> GenerateTab:
     with gr.Tab(static("tab.generate"), id="generate"):
-        gr.Markdown(INTRO)
+        gr.Markdown(static("generate.intro"))
         with gr.Row(equal_height=False):
             with gr.Column(scale=2, min_width=300):
-                prompt = gr.Textbox(value=ctx.registry.default.prompt, label="Prompt", lines=3, max_lines=8, elem_id="prompt")
+                prompt = gr.Textbox(
+                    value=ctx.registry.default.prompt,
+                    label=static("generate.prompt"),
+                    lines=3,
+                    max_lines=8,
+                    elem_id="prompt",
+                )
                 max_new_tokens = gr.Slider(0, limits.MAX_NEW_TOKENS, value=300, step=10, label="max_new_tokens")
                 temperature = gr.Slider(
-                    0.0, 2.0, value=0.8, step=0.05, label="temperature", info="0 = always the likeliest token"
+                    0.0,
+                    2.0,
+                    value=0.8,
+                    step=0.05,
+                    label=static("generate.temperature"),
+                    info=static("generate.temperature.info"),
                 )
                 with gr.Row():
-                    top_k = gr.Slider(0, 100, value=0, step=1, label="top_k", info="0 = off")
-                    top_p = gr.Slider(0.05, 1.0, value=1.0, step=0.05, label="top_p", info="1.0 = off")
+                    top_k = gr.Slider(0, 100, value=0, step=1, label="top_k", info=static("generate.top_k.info"))
+                    top_p = gr.Slider(0.05, 1.0, value=1.0, step=0.05, label="top_p", info=static("generate.top_p.info"))
                 with gr.Row(equal_height=True):
-                    seed = gr.Number(value=1337, precision=0, minimum=0, label="seed", scale=3)
-                    reseed = gr.Button("New seed", size="sm", scale=1)
+                    seed = gr.Number(value=1337, precision=0, minimum=0, label=static("generate.seed"), scale=3)
+                    reseed = gr.Button(static("generate.new_seed"), size="sm", scale=1)
                 with gr.Row():
-                    run = gr.Button("Generate", variant="primary", elem_id="generate-button")
-                    stop = gr.Button("Stop", variant="stop")
+                    run = gr.Button(static("generate.run"), variant="primary", elem_id="generate-button")
+                    stop = gr.Button(static("generate.stop"), variant="stop")
             with gr.Column(scale=3, min_width=300):
                 output = gr.Textbox(
-                    label="Generated text",
-                    info="your prompt, then what the model wrote",
+                    label=static("generate.output"),
+                    info=static("generate.output.info"),
                     lines=12,
                     max_lines=20,
                     interactive=False,
                     elem_id="generated",
                 )
-                bars = gr.Plot(label="next token", show_label=False, elem_id="next-token-plot")
+                bars = gr.Plot(label=static("generate.plot"), show_label=False, elem_id="next-token-plot")
 
     settings_inputs = [max_new_tokens, temperature, top_k, top_p, seed]
 
@@ -70,11 +74,26 @@ def build(ctx: AppContext) -> GenerateTab:
         settings = generation.parse_sampling(prompt, max_new_tokens, temperature, top_k, top_p, seed)
         yield from generation.stream_text(ctx.registry.model(session_id(request)), settings)
 
+    def draw_next_tokens(text, max_new_tokens, temperature, top_k, top_p, seed, request):
+        settings = generation.parse_sampling(text, max_new_tokens, temperature, top_k, top_p, seed)
+        handle = ctx.registry.model(session_id(request))
+        return generation.next_token_figure(handle, text, settings, lang=language(request))
+
     @user_errors
     @on_gpu(duration=30)
     def next_tokens(text, max_new_tokens, temperature, top_k, top_p, seed, request: gr.Request = None):
-        settings = generation.parse_sampling(text, max_new_tokens, temperature, top_k, top_p, seed)
-        return generation.next_token_figure(ctx.registry.model(session_id(request)), text, settings)
+        return draw_next_tokens(text, max_new_tokens, temperature, top_k, top_p, seed, request)
+
+    @on_gpu(duration=30)
+    def redraw_next_tokens(text, max_new_tokens, temperature, top_k, top_p, seed, request: gr.Request = None):
+        """The figure again, in the page's language (after a switch): only once a text was generated,
+        and never a toast, since it runs without anyone asking."""
+        if not text:
+            return gr.skip()
+        try:
+            return draw_next_tokens(text, max_new_tokens, temperature, top_k, top_p, seed, request)
+        except ValueError:
+            return gr.skip()
 
     inference = dict(concurrency_id="inference", concurrency_limit=threads.INFERENCE_CONCURRENCY)
     event = gr.on(
@@ -98,4 +117,13 @@ def build(ctx: AppContext) -> GenerateTab:
     )
     stop.click(None, cancels=[event])
     reseed.click(lambda: random.randrange(generation.MAX_SEED), None, seed, api_visibility="private", queue=False)
-    return GenerateTab(prompt=prompt, output=output)
+    relabel = dict(
+        fn=redraw_next_tokens,
+        inputs=[output, *settings_inputs],
+        outputs=bars,
+        api_visibility="private",
+        preprocess=False,
+        show_progress="hidden",
+        **inference,
+    )
+    return GenerateTab(prompt=prompt, output=output, relabel=relabel)

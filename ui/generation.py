@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import torch
 
+import locales
 from gpt.checks import parse_float, parse_int, parse_text
 from gpt.sampling import filter_logits
 from gpt.tokenizer import text_pieces, token_label
@@ -93,7 +94,7 @@ def generate_text(handle: ModelHandle, s: SamplingSettings) -> str:
     return text
 
 
-def next_token_figure(handle: ModelHandle, text: str, s: SamplingSettings, top: int = 15):
+def next_token_figure(handle: ModelHandle, text: str, s: SamplingSettings, top: int = 15, lang: str = "en"):
     """The odds the model gave the tokens it could write next after `text`, after
     temperature, top-k and top-p: the distribution the next token would be drawn from."""
     model, tokenizer = handle.model, handle.tokenizer
@@ -105,7 +106,11 @@ def next_token_figure(handle: ModelHandle, text: str, s: SamplingSettings, top: 
     probs = filter_logits(logits / temperature, s.top_k, s.top_p).softmax(dim=-1)[0].cpu()
     best = [i for i in torch.topk(probs, min(top, probs.numel())).indices.tolist() if probs[i] > 0]  # filtered out: 0
     pieces = [token_label(tokenizer, i) for i in best]
-    fig = next_token_bars(pieces, probs[best], top_k=top)
-    how = "greedy picks the top bar" if s.temperature == 0 else f"temperature {s.temperature:g}"
-    fig.update_layout(title_text=f"What could come next ({how})")
+    fig = next_token_bars(pieces, probs[best], top_k=top, lang=lang)
+    how = (
+        locales.text("generate.figure.greedy", lang)
+        if s.temperature == 0
+        else locales.text("generate.figure.temperature", lang, temperature=s.temperature)
+    )
+    fig.update_layout(title_text=locales.text("generate.figure.title", lang, how=how))
     return fig

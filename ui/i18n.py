@@ -24,7 +24,9 @@ from .sessions import session_id
 LANGUAGE_NAMES = {"en": "English", "es": "Español"}
 assert set(LANGUAGE_NAMES) == set(LANGUAGES)
 
-I18N = gr.I18n(**{lang: dict(CATALOGUES[lang]) for lang in LANGUAGES})
+# What the browser translates: every text without {placeholders} (the others are the server's
+# templates), and the static texts filled in by static(key, **params).
+I18N = gr.I18n(**{lang: {k: v for k, v in CATALOGUES[lang].items() if "{" not in v} for lang in LANGUAGES})
 
 # Runs in the page when the switch changes: Gradio's own locale store, which re-translates
 # every static string. The store lives in Gradio's core module; the page has already loaded it,
@@ -40,8 +42,16 @@ async (lang) => {
 """
 
 
-def static(key: str):
-    """A static string, translated in the browser (labels, info, Markdown values)."""
+def static(key: str, **params):
+    """A static string, translated in the browser (labels, info, Markdown values, choices' labels).
+    With params, the key's template is filled in once, in every language, for the browser."""
+    if params:
+        for lang in LANGUAGES:
+            filled = text(key, lang, **params)
+            known = I18N.translations[lang].setdefault(key, filled)
+            assert known == filled, f"static({key!r}) was filled in twice with different values"
+    elif any("{" in CATALOGUES[lang][key] for lang in LANGUAGES):
+        raise ValueError(f"{key!r} has placeholders: give static() their values")
     return I18N(key)
 
 

@@ -18,16 +18,15 @@ import torch
 from gpt import GPT, GPTConfig, TrainConfig, Trainer, make_tokenizer
 from gpt.device import describe, resolve_device
 from gpt.settings import TrainingSettings
+from locales import text, translate_error
 
 from . import limits, threads
 from .train_form import settings_from_form
 
-PRESET_NOTES = {
-    "fast": "tuned for speed: words within a minute (val loss ~1.9 on Shakespeare)",
-    "tiny": "the smallest: the loss falls within seconds",
-    "small": "four layers and a longer context: a few minutes",
-    "medium": "the lecture's model (6 layers x 384): slow on a CPU, made for a GPU",
-}
+
+def preset_note(name: str) -> str:
+    """The catalogue key of what a preset is for (shown under the presets)."""
+    return f"train.preset.{name}.note"
 
 
 # --- the training text -----------------------------------------------------------------------
@@ -50,15 +49,12 @@ def text_info(text: str) -> TextInfo | None:
     return TextInfo(len(text), make_tokenizer("char", text).vocab_size, make_tokenizer("bpe", text).vocab_size)
 
 
-def describe_text(info: TextInfo | None, text: str = "") -> str:
+def describe_text(info: TextInfo | None, training_text: str = "", lang: str = "en") -> str:
     if info is None:
-        if isinstance(text, str) and len(text) > limits.MAX_TEXT_CHARS:
-            return f"⚠ {len(text):,} characters: over the {limits.MAX_TEXT_CHARS:,} limit. Use a shorter text."
-        return "No text yet: paste some, upload a .txt file, or use the bundled Shakespeare."
-    return (
-        f"{info.chars:,} characters · {info.char_vocab} distinct characters (the char vocabulary) · "
-        f"{info.bpe_vocab:,} BPE tokens in use"
-    )
+        if isinstance(training_text, str) and len(training_text) > limits.MAX_TEXT_CHARS:
+            return text("train.text.too_long", lang, chars=len(training_text), limit=limits.MAX_TEXT_CHARS)
+        return text("train.text.none", lang)
+    return text("train.text.stats", lang, chars=info.chars, char_vocab=info.char_vocab, bpe_vocab=info.bpe_vocab)
 
 
 # --- cost of one step ------------------------------------------------------------------------
@@ -137,47 +133,48 @@ def _fmt_seconds(s: float) -> str:
     return f"{s / 60:.1f} min"
 
 
-def plan_summary(timer: StepTimer, info: TextInfo | None, settings: TrainingSettings) -> str:
+def plan_summary(timer: StepTimer, info: TextInfo | None, settings: TrainingSettings, lang: str = "en") -> str:
     """Markdown: parameter count, time per step and for the run, or what to change."""
     tokenizer = settings.tokenizer
     vocab = info.vocab(tokenizer) if info else (65 if tokenizer == "char" else 12_000)
     config = settings.model_config(vocab)
     params = config.num_parameters
-    lines = []
     over = params > limits.MAX_PARAMETERS
-    cap = f"{limits.MAX_PARAMETERS / 1e6:.0f}M"
-    lines.append(
-        f"**{params / 1e6:.2f}M parameters** ({vocab:,}-token vocabulary)"
-        + (
-            f" — ⚠ over the {cap} limit: lower n_layer or n_embd"
-            + (", or use the char tokenizer" if tokenizer == "bpe" else "")
-            if over
-            else ""
-        )
-    )
+    warning = ""
+    if over:
+        warning = text("train.plan.over_bpe" if tokenizer == "bpe" else "train.plan.over", lang, cap=limits.MAX_PARAMETERS / 1e6)
+    lines = [text("train.plan.parameters", lang, millions=params / 1e6, vocab=vocab) + warning]
     if not over:
         step = timer.seconds(config, settings.batch_size)
-        where = (
-            f"on {describe(timer.device)}"
-            if timer.device.type != "cpu"
-            else f"on this CPU ({threads.TRAIN_THREADS_ALONE} training thread{'s' if threads.TRAIN_THREADS_ALONE > 1 else ''})"
-        )
+        if timer.device.type != "cpu":
+            where = text("train.plan.on_device", lang, device=describe(timer.device))
+        elif threads.TRAIN_THREADS_ALONE > 1:
+            where = text("train.plan.on_cpu.many", lang, threads=threads.TRAIN_THREADS_ALONE)
+        else:
+            where = text("train.plan.on_cpu.one", lang)
         max_steps, budget = settings.max_steps, settings.time_budget_s
         steps = settings.expected_steps(step)
         total = max_steps * step if budget is None else min(max_steps * step, budget)
-        budget_note = f" (the {budget:.0f} s budget stops it at about step {steps:,})" if steps < max_steps else ""
+        budget_note = text("train.plan.budget", lang, budget=budget, steps=steps) if steps < max_steps else ""
         lines.append(
-            f"about **{_fmt_seconds(step)} per step** {where} → "
-            f"{max_steps:,} steps ≈ {_fmt_seconds(total)}{budget_note}"
+            text(
+                "train.plan.step",
+                lang,
+                step=_fmt_seconds(step),
+                where=where,
+                steps=max_steps,
+                total=_fmt_seconds(total),
+                budget=budget_note,
+            )
         )
     return "  \n".join(lines)
 
 
-def form_summary(timer: StepTimer, info: TextInfo | None, values: dict) -> str:
+def form_summary(timer: StepTimer, info: TextInfo | None, values: dict, lang: str = "en") -> str:
     """plan_summary for the form's values as they stand (one per field of FORM_FIELDS), or, when they
     cannot train, what to change."""
     try:
         settings = settings_from_form(values)
     except ValueError as exc:
-        return f"⚠ {exc}"
-    return plan_summary(timer, info, settings)
+        return text("train.plan.invalid", lang, error=translate_error(str(exc), lang))
+    return plan_summary(timer, info, settings, lang)

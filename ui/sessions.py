@@ -19,6 +19,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from locales import Message
+
 from . import limits
 from .examples import DEFAULT_PROMPT, DEFAULT_SENTENCE, example_prompt, example_sentence
 
@@ -31,7 +33,7 @@ class ModelHandle:
     tokenizer: object
     meta: dict
     origin: str  # "bundled", "trained", "uploaded", "untrained"
-    label: str  # short human description for the header and the model card
+    label: Message | str  # what the header and the model card call it (a Message: in the reader's language)
     path: Path | None = None  # checkpoint file a user can download
     example: str = DEFAULT_SENTENCE  # a sentence this model can encode: where its views start
     prompt: str = DEFAULT_PROMPT  # a prompt this model can encode
@@ -43,6 +45,10 @@ class ModelHandle:
         meta = dict(meta or {})
         example, prompt = example_sentence(tokenizer, meta), example_prompt(tokenizer, meta)
         return cls(model, tokenizer, meta, origin, label, Path(path) if path else None, example, prompt)
+
+    def name(self, lang: str = "en") -> str:
+        """The model's label, in lang."""
+        return self.label.text(lang) if isinstance(self.label, Message) else str(self.label)
 
     @property
     def config(self):

@@ -28,6 +28,13 @@ def theme() -> gr.themes.Base:
 CSS = """
 #header h1 { margin-bottom: 0.1em; }
 #header p { margin-top: 0; }
+/* The language switch: one line at the top right, over the header's free corner. */
+#top { position: relative; }
+#header { padding-right: 190px; }
+#language { position: absolute; top: 0; right: 0; width: auto; z-index: 1; }
+#language .wrap { gap: 4px; flex-wrap: nowrap; }
+#language label { padding: 2px 10px; font-size: 0.85em; min-height: 0; }
+#language input[type="radio"] { display: none; }
 .hint, .plan { font-size: 0.9em; }
 #train-status { min-height: 2.6em; }
 #samples textarea, #generated textarea { font-family: var(--font-mono); }
@@ -40,6 +47,7 @@ CSS = """
 }
 @media (max-width: 640px) {
   #header h1 { font-size: 1.4em; }
+  #header { padding-right: 0; padding-top: 30px; }
 }
 /* On phones and tablets Plotly's toolbar lies over the figures' titles; touch gestures zoom anyway. */
 @media (max-width: 1024px) {

@@ -31,6 +31,7 @@ from contextlib import contextmanager
 import torch
 
 from gpt.device import cpu_cores, describe
+from locales import text
 
 
 def _from_env(name: str, default: int) -> int:
@@ -98,13 +99,14 @@ def describe_policy() -> str:
     return f"training {TRAIN_THREADS_ALONE} thread(s), {TRAIN_THREADS} while a request runs; each request {INFER_THREADS}"
 
 
-def device_text(device: torch.device) -> str:
+def device_text(device: torch.device, lang: str = "en") -> str:
     """Where models run, for the UI: the GPU's name, or the CPU and its thread policy."""
     if device.type != "cpu":
         return describe(device)
     cores = cpu_cores()
     if _FIXED_TRAIN or TRAIN_THREADS_ALONE == TRAIN_THREADS:
-        split = f"{TRAIN_THREADS} for training"
+        split = text("device.split.fixed", lang, train=TRAIN_THREADS)
     else:
-        split = f"{TRAIN_THREADS_ALONE} for training, {TRAIN_THREADS} while a request runs"
-    return f"CPU, {cores} core{'s' if cores > 1 else ''} ({split}, {INFER_THREADS} per request)"
+        split = text("device.split.adaptive", lang, alone=TRAIN_THREADS_ALONE, busy=TRAIN_THREADS)
+    cores_word = text("device.cores" if cores > 1 else "device.core", lang)
+    return text("device.cpu", lang, cores=cores, cores_word=cores_word, split=split, infer=INFER_THREADS)

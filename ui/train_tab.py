@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import gradio as gr
@@ -15,17 +16,9 @@ from . import checkpoints, limits, plan, train_form, training
 from .clients import plot_width
 from .context import AppContext
 from .errors import user_errors
-from .i18n import static
+from .i18n import language, static
 from .sessions import session_id
 from .widgets import index_slider
-
-INTRO = """
-**Train a GPT on any text, live.** Pick a text and a model size, press **Train**, and watch three things:
-the **loss** (how surprised the model is by the next token: it falls as the model learns), the **samples**
-(noise, then letters, then words) and the **attention** of one layer on a fixed sentence (each head starts
-uniform and learns where to look). **Stop** keeps the model as it is; either way it becomes *your* model for
-the other tabs. One training runs at a time; others wait in line.
-"""
 
 
 @dataclass
@@ -35,61 +28,61 @@ class TrainTab:
     n_layer: gr.Slider
     event: object  # the training event, for app.py to chain the model refresh on
     corpus: object  # () -> the bundled text, filled in on page load (it is 1 MB; the API's text has no default)
+    relabel: dict  # an event spec: what the server wrote here, again in the page's language (load, switch)
 
 
 def _form_input(name: str, value):
     """The input for one field of the training form, built from its Setting."""
     spec = TrainingSettings.spec(name)
-    label, elem_id = spec.label or name, TrainingSettings.flag(name).removeprefix("--")
-    if spec.form == "choice":
-        return gr.Radio(list(spec.choices), value=value, label=label, info=spec.help, elem_id=elem_id)
+    elem_id = TrainingSettings.flag(name).removeprefix("--")
+    texts = dict(label=static(f"train.field.{name}.label"), info=static(f"train.field.{name}.info"), elem_id=elem_id)
+    if spec.form == "choice":  # the choices are the API's values (char, bpe): shown as they are
+        return gr.Radio(list(spec.choices), value=value, **texts)
     if spec.form == "number":
-        return gr.Number(value=value, label=label, info=spec.help, elem_id=elem_id)
+        return gr.Number(value=value, **texts)
     minimum, maximum, step = spec.form
     maximum = train_form.app_range(name)[1] if maximum is None else maximum
-    return gr.Slider(minimum, maximum, value=value, step=step, label=label, info=spec.help, elem_id=elem_id)
+    return gr.Slider(minimum, maximum, value=value, step=step, **texts)
 
 
 def build(ctx: AppContext) -> TrainTab:
     defaults = train_form.DEFAULTS
     with gr.Tab(static("tab.train"), id="train"):
-        gr.Markdown(INTRO)
+        gr.Markdown(static("train.intro"))
         with gr.Row(equal_height=False):
             with gr.Column(scale=2, min_width=300):
-                text = gr.Textbox(label="Training text", lines=5, max_lines=8, placeholder="Paste some text here…")
+                text = gr.Textbox(
+                    label=static("train.text"), lines=5, max_lines=8, placeholder=static("train.text.placeholder")
+                )
                 with gr.Row():
-                    use_corpus = gr.Button("Use Shakespeare (1 MB)", size="sm")
-                    upload = gr.UploadButton("Upload .txt", file_types=[".txt"], size="sm")
-                    clear = gr.Button("Clear", size="sm")
+                    use_corpus = gr.Button(static("train.use_corpus"), size="sm")
+                    upload = gr.UploadButton(static("train.upload"), file_types=[".txt"], size="sm")
+                    clear = gr.Button(static("train.clear"), size="sm")
                 info = gr.State(ctx.corpus_info)
                 text_stats = gr.Markdown(plan.describe_text(ctx.corpus_info), elem_classes="hint")
                 form = {"tokenizer": _form_input("tokenizer", defaults.tokenizer)}
                 preset = gr.Radio(
-                    list(PRESETS),
+                    [(static(f"train.preset.{name}"), name) for name in PRESETS],
                     value=DEFAULT_PRESET,
-                    label="Model size",
-                    info=plan.PRESET_NOTES[DEFAULT_PRESET],
+                    label=static("train.preset"),
+                    info=static(plan.preset_note(DEFAULT_PRESET)),
                 )
                 summary = gr.Markdown(plan.plan_summary(ctx.timer, ctx.corpus_info, defaults), elem_classes="plan")
                 with gr.Row():
-                    start = gr.Button("Train", variant="primary", elem_id="train-button")
-                    stop = gr.Button("Stop", variant="stop", elem_id="stop-button")
-                with gr.Accordion("Advanced settings", open=False, elem_id="advanced"):
+                    start = gr.Button(static("train.start"), variant="primary", elem_id="train-button")
+                    stop = gr.Button(static("train.stop"), variant="stop", elem_id="stop-button")
+                with gr.Accordion(static("train.advanced"), open=False, elem_id="advanced"):
                     numbers = [name for name in FORM_FIELDS if name not in form]
                     for pair in (numbers[i : i + 2] for i in range(0, len(numbers), 2)):
                         with gr.Row():
                             for name in pair:
                                 form[name] = _form_input(name, getattr(defaults, name))
             with gr.Column(scale=3, min_width=300):
-                status = gr.Markdown(
-                    "Press **Train** to start. The `fast` preset shows results in seconds.",
-                    label="status",
-                    elem_id="train-status",
-                )
-                loss = gr.Plot(loss_curve([], [], [], []), label="loss", show_label=False, elem_id="loss-plot")
+                status = gr.Markdown(static("train.status.ready"), label=static("train.status"), elem_id="train-status")
+                loss = gr.Plot(loss_curve([], [], [], []), label=static("train.loss"), show_label=False, elem_id="loss-plot")
                 samples = gr.Textbox(
-                    label="Samples",
-                    info="what the model writes at each evaluation, newest first",
+                    label=static("train.samples"),
+                    info=static("train.samples.info"),
                     lines=7,
                     max_lines=12,
                     interactive=False,
@@ -97,31 +90,45 @@ def build(ctx: AppContext) -> TrainTab:
                 )
                 watch_layer = index_slider(
                     defaults.n_layer,
-                    label="Layer to watch",
-                    info="the attention below is this layer's, refreshed at each evaluation",
+                    label=static("train.watch_layer"),
+                    info=static("train.watch_layer.info"),
                 )
-                probe = gr.Plot(label="attention", show_label=False, elem_id="probe-plot")
+                probe = gr.Plot(label=static("train.probe"), show_label=False, elem_id="probe-plot")
 
     inputs = [form[name] for name in FORM_FIELDS]
 
     # --- logic wired to the components ---------------------------------------------------
 
-    def analyse(new_text):
+    def analyse(new_text, request: gr.Request = None):
         text_info = plan.text_info(new_text)
-        return text_info, plan.describe_text(text_info, new_text)
+        return text_info, plan.describe_text(text_info, new_text, language(request))
 
     @user_errors
-    def load_txt(path):
+    def load_txt(path, request: gr.Request = None):
         new_text = checkpoints.read_text_upload(path)
-        return (new_text, *analyse(new_text))
+        return (new_text, *analyse(new_text, request))
 
     def apply_preset(name):
         chosen = preset_settings(name)
         values = [gr.skip() if n == "tokenizer" else getattr(chosen, n) for n in FORM_FIELDS]
-        return gr.Radio(info=plan.PRESET_NOTES[name]), *values
+        return gr.Radio(info=static(plan.preset_note(name))), *values
 
-    def summarise(text_info, *values):
-        return plan.form_summary(ctx.timer, text_info, dict(zip(FORM_FIELDS, values)))
+    # gr.Request first: Gradio passes it by position, and *values takes every input after it.
+    def summarise(request: gr.Request, text_info, *values):
+        return plan.form_summary(ctx.timer, text_info, dict(zip(FORM_FIELDS, values)), language(request))
+
+    def relabel(request: gr.Request, text_info, loss_figure, *values):
+        """The text's statistics, the plan and the loss figure's placeholder in the page's language
+        (a run's loss figure is left as it was drawn). The text itself is not sent again (it may be
+        megabytes): its statistics are enough."""
+        lang = language(request)
+        drawn = json.loads((loss_figure or {}).get("plot") or "{}")
+        placeholder = not drawn or bool(drawn.get("layout", {}).get("annotations"))  # a run's has none
+        return (
+            plan.describe_text(text_info, lang=lang),
+            plan.form_summary(ctx.timer, text_info, dict(zip(FORM_FIELDS, values)), lang),
+            loss_curve([], [], [], [], lang=lang) if placeholder else gr.skip(),
+        )
 
     @user_errors
     def train(
@@ -145,26 +152,27 @@ def build(ctx: AppContext) -> TrainTab:
         parsed = train_form.parse_request(text, watch_layer, **{name: arguments[name] for name in FORM_FIELDS})
         sid = session_id(request)
         probe_width = plot_width(ctx.clients.get(sid), share=3 / 5)  # the right-hand column
-        for update in training.train(ctx.registry, ctx.queue, ctx.timer, sid, parsed, probe_width):
+        for update in training.train(ctx.registry, ctx.queue, ctx.timer, sid, parsed, probe_width, language(request)):
             yield tuple(
                 gr.skip() if v is None else v for v in (update.status, update.loss, update.samples, update.attention)
             )
 
     def stop_run(request: gr.Request = None):
         """Stop this session's training after the current step (or leave the queue)."""
-        return training.stop_training(ctx.registry, ctx.queue, session_id(request))
+        return training.stop_training(ctx.registry, ctx.queue, session_id(request), language(request))
 
     def watch(layer, request: gr.Request = None):
         training.set_watch_layer(ctx.registry, session_id(request), layer)
 
     light = dict(concurrency_limit=None, api_visibility="private", show_progress="hidden")
-    use_corpus.click(
-        lambda: (ctx.corpus, ctx.corpus_info, plan.describe_text(ctx.corpus_info)),
-        None,
-        [text, info, text_stats],
-        **light,
-    )
-    clear.click(lambda: ("", None, plan.describe_text(None)), None, [text, info, text_stats], **light)
+    def use_bundled(request: gr.Request = None):
+        return ctx.corpus, ctx.corpus_info, plan.describe_text(ctx.corpus_info, lang=language(request))
+
+    def clear_text(request: gr.Request = None):
+        return "", None, plan.describe_text(None, lang=language(request))
+
+    use_corpus.click(use_bundled, None, [text, info, text_stats], **light)
+    clear.click(clear_text, None, [text, info, text_stats], **light)
     upload.upload(load_txt, upload, [text, info, text_stats], **light)
     text.blur(analyse, text, [info, text_stats], **light)
     preset.change(apply_preset, preset, [preset, *inputs], **light)
@@ -191,4 +199,14 @@ def build(ctx: AppContext) -> TrainTab:
         show_progress_on=[status],
     )
     stop.click(stop_run, None, status, api_name="stop_training", queue=False)
-    return TrainTab(text=text, status=status, n_layer=form["n_layer"], event=event, corpus=lambda: ctx.corpus)
+    relabel_spec = dict(
+        fn=relabel, inputs=[info, loss, *inputs], outputs=[text_stats, summary, loss], preprocess=False, **light
+    )
+    return TrainTab(
+        text=text,
+        status=status,
+        n_layer=form["n_layer"],
+        event=event,
+        corpus=lambda: ctx.corpus,
+        relabel=relabel_spec,
+    )

@@ -20,6 +20,7 @@ from gpt.checkpoint import save
 from gpt.data import text_snippet
 from gpt.settings import TrainingSettings
 from gpt.tokenizer import text_pieces
+from locales import Message, text
 from viz import loss_curve
 
 from . import limits, threads
@@ -92,22 +93,20 @@ class _History:
     val_losses: list = field(default_factory=list)
     samples: list = field(default_factory=list)
 
-    def figure(self):
-        return loss_curve(self.steps, self.losses, self.val_steps, self.val_losses, title="Loss (lower is better)")
+    def figure(self, lang: str = "en"):
+        return loss_curve(self.steps, self.losses, self.val_steps, self.val_losses, lang=lang)
 
     def samples_text(self, keep: int = 4) -> str:
         return "\n\n".join(reversed(self.samples[-keep:]))
 
 
-def stop_training(registry: SessionRegistry, queue: TrainingQueue, sid: str) -> str:
+def stop_training(registry: SessionRegistry, queue: TrainingQueue, sid: str, lang: str = "en") -> str:
     job = registry.job(sid)
     if job is None:
-        return "Nothing to stop: no training is running in this session."
+        return text("train.stop.nothing", lang)
     job.stop()
     queue.wake()
-    return (
-        "Stopping after the current step…" if job.trainer is not None else "Cancelled: your training had not started."
-    )
+    return text("train.stop.stopping" if job.trainer is not None else "train.stop.cancelled", lang)
 
 
 def set_watch_layer(registry: SessionRegistry, sid: str, layer) -> None:
@@ -126,25 +125,24 @@ def train(
     sid: str,
     request: TrainRequest,
     probe_width_px: int | None = None,
+    lang: str = "en",
 ):
-    """Queue, train and hand over the model: a generator of TrainUpdates."""
+    """Queue, train and hand over the model: a generator of TrainUpdates, written in lang."""
     prepared = prepare(request, timer)  # errors here come before queueing
     job = TrainingJob(sid, watch_layer=request.watch_layer, probe_width_px=probe_width_px)
     registry.begin_job(sid, job)
     try:
         queue.join(job)
         for position in queue.wait_turn(job):
-            ahead = "1 training is" if position == 1 else f"{position} trainings are"
-            yield TrainUpdate(
-                status=f"**Waiting:** {ahead} ahead of yours (one runs at a time). Press Stop to leave the queue."
-            )
+            waiting = "train.status.waiting.one" if position == 1 else "train.status.waiting.many"
+            yield TrainUpdate(status=text(waiting, lang, count=position))
         if job.cancelled:
-            yield TrainUpdate(status="Cancelled before it started. Your model is unchanged.", finished=True)
+            yield TrainUpdate(status=text("train.status.cancelled", lang), finished=True)
             return
-        for update in run_on_device(job, prepared):
+        for update in run_on_device(job, prepared, lang):
             if update.model is not None:  # the last update: hand the model to the session
                 handle = _hand_over(registry, job, prepared, update.model, update.meta)
-                status = update.status if handle else "The session ended, so the trained model was discarded."
+                status = update.status if handle else text("train.status.discarded", lang)
                 update = TrainUpdate(
                     status, update.loss, update.samples, update.attention, finished=True, handle=handle
                 )
@@ -167,40 +165,51 @@ def release_memory() -> None:
         pass
 
 
-def _status(event, settings: TrainingSettings) -> str:
-    val = f" · val {event.val_loss:.3f}" if event.val_loss is not None else ""
+def _status(event, settings: TrainingSettings, lang: str = "en") -> str:
+    val = text("train.status.val", lang, val=event.val_loss) if event.val_loss is not None else ""
     per_step = event.elapsed_s / max(event.step, 1)
     left = min((event.max_steps - event.step) * per_step, max(settings.time_budget_s - event.elapsed_s, 0.0))
-    return (
-        f"**Step {event.step:,} / {event.max_steps:,}** · loss {event.train_loss:.3f}{val} · "
-        f"{event.tokens_per_s:,.0f} tokens/s · {event.elapsed_s:.1f} s elapsed · about {left:.0f} s left · "
-        f"{event.device.upper()} {event.precision}"
+    return text(
+        "train.status.step",
+        lang,
+        step=event.step,
+        max_steps=event.max_steps,
+        loss=event.train_loss,
+        val=val,
+        tokens_per_s=event.tokens_per_s,
+        elapsed=event.elapsed_s,
+        left=left,
+        device=event.device.upper(),
+        precision=event.precision,
     )
 
 
-def _sample(model, tokenizer, text: str, step: int, val_loss) -> str:
+def _sample(model, tokenizer, training_text: str, step: int, val_loss, lang: str = "en") -> str:
     """A short continuation written by the model as it is now (fixed seed: only the model changes)."""
-    start = "\n" if "\n" in text else text[0]
+    start = "\n" if "\n" in training_text else training_text[0]
     ids = tokenizer.encode(start)
     n_tokens = SAMPLE_CHARS if tokenizer.kind == "char" else SAMPLE_CHARS // 4
     generator = torch.Generator().manual_seed(7)
     tokens = model.generate_stream(torch.tensor([ids]), n_tokens, temperature=0.8, generator=generator)
     written = "".join(text_pieces(tokenizer, (t[0, 0] for t in tokens), drop_incomplete=True))
-    loss = f", val loss {val_loss:.2f}" if val_loss is not None else ""
-    return f"— step {step}{loss} —\n" + written.strip("\n")
+    if val_loss is None:
+        header = text("train.sample.header", lang, step=step)
+    else:
+        header = text("train.sample.header_val", lang, step=step, val=val_loss)
+    return header + "\n" + written.strip("\n")
 
 
-def _probe(tokenizer, text: str, block_size: int) -> list[int]:
+def _probe(tokenizer, training_text: str, block_size: int) -> list[int]:
     try:
         ids = tokenizer.encode(PROBE)
     except ValueError:  # the char tokenizer never saw some of its characters
-        ids = tokenizer.encode(text[:64])
+        ids = tokenizer.encode(training_text[:64])
     return ids[: min(block_size, 48)]
 
 
 @on_gpu(duration=int(limits.MAX_TRAIN_SECONDS) + 60)
-def run_on_device(job: TrainingJob, prepared: Prepared):
-    """Build and train the model, yielding TrainUpdates; the last one carries the model.
+def run_on_device(job: TrainingJob, prepared: Prepared, lang: str = "en"):
+    """Build and train the model, yielding TrainUpdates (written in lang); the last one carries the model.
 
     No session state is touched here, so on a ZeroGPU Space (where this runs in a GPU
     worker process) the model comes back through the yielded update."""
@@ -219,9 +228,14 @@ def run_on_device(job: TrainingJob, prepared: Prepared):
     events = trainer.run()
     event = None
     yield TrainUpdate(
-        status=f"Training a {prepared.config.num_parameters / 1e6:.2f}M-parameter model "
-        f"on {trainer.device.type.upper()} ({trainer.precision})…",
-        loss=history.figure(),
+        status=text(
+            "train.status.starting",
+            lang,
+            millions=prepared.config.num_parameters / 1e6,
+            device=trainer.device.type.upper(),
+            precision=trainer.precision,
+        ),
+        loss=history.figure(lang),
     )
     while True:
         threads.for_training()  # this generator may resume on another worker thread
@@ -240,39 +254,42 @@ def run_on_device(job: TrainingJob, prepared: Prepared):
             history.val_losses.append(event.val_loss)
         samples = None
         if evaluated:
-            history.samples.append(_sample(model, tokenizer, request.text, event.step, event.val_loss))
+            history.samples.append(_sample(model, tokenizer, request.text, event.step, event.val_loss, lang))
             samples = history.samples_text()
             layer = min(max(job.watch_layer, 0), prepared.config.n_layer - 1)
             maps = attention_maps(model, probe_ids)
-            attention = probe_figure(maps[layer], probe_pieces, layer, event.step, job.probe_width_px)
+            attention = probe_figure(maps[layer], probe_pieces, layer, event.step, job.probe_width_px, lang)
         now = time.monotonic()
         if evaluated or event.done or now - last_yield >= UPDATE_INTERVAL_S:
             last_yield = now
             yield TrainUpdate(
-                status=_status(event, s),
-                loss=history.figure(),
+                status=_status(event, s, lang),
+                loss=history.figure(lang),
                 samples=samples,
                 attention=attention if evaluated else None,
             )
     if event is None:  # stopped before the first step
-        yield TrainUpdate(status="Stopped before the first step. Your model is unchanged.", finished=True)
+        yield TrainUpdate(status=text("train.status.not_started", lang), finished=True)
         return
     model.eval()
-    how = {"stop": "Stopped", "time_budget": "Time budget reached"}.get(event.stop_reason, "Done")
+    reason = event.stop_reason if event.stop_reason in ("stop", "time_budget") else "done"
+    how = text(f"train.status.how.{reason}", lang)
     kept = (
-        f" · kept the weights of step {event.best_step:,} (val {event.best_val_loss:.3f}), the best seen"
-        if event.restored_best
-        else ""
+        text("train.status.kept", lang, step=event.best_step, val=event.best_val_loss) if event.restored_best else ""
     )
-    status = (
-        f"✓ **{how} at step {event.step:,}** in {event.elapsed_s:.1f} s · loss {event.train_loss:.3f}"
-        + (f" · val {event.val_loss:.3f}" if event.val_loss is not None else "")
-        + kept
-        + ". This is now your session's model: try it in **Generate** and **Attention**, download it in **Model**."
+    status = text(
+        "train.status.done",
+        lang,
+        how=how,
+        step=event.step,
+        elapsed=event.elapsed_s,
+        loss=event.train_loss,
+        val=text("train.status.val", lang, val=event.val_loss) if event.val_loss is not None else "",
+        kept=kept,
     )
     yield TrainUpdate(
         status=status,
-        loss=history.figure(),
+        loss=history.figure(lang),
         samples=history.samples_text(),
         attention=attention,
         model=model,
@@ -289,7 +306,7 @@ def _hand_over(registry: SessionRegistry, job: TrainingJob, prepared: Prepared, 
     if job.abandoned:
         return None
     kind, millions = prepared.request.settings.tokenizer, prepared.config.num_parameters / 1e6
-    label = f"trained here ({kind}, {millions:.2f}M parameters, {meta['steps']} steps)"
+    label = Message.of("model.label.trained", kind=kind, millions=millions, steps=meta["steps"])
     path = registry.directory(job.sid) / f"mirador-{kind}-{int(time.time())}.safetensors"
     save(path, model, prepared.tokenizer, meta)
     handle = ModelHandle.serving(model, prepared.tokenizer, meta, "trained", label, path)

@@ -9,6 +9,8 @@ All heatmaps share one colour axis fixed to 0..1, so a bright cell means the
 same weight in every head and layer and heads can be compared by eye. The
 difference of two snapshots (`head_grid_diff`) uses a diverging scale
 centred on 0 instead, symmetric so that equal gains and losses look alike.
+
+Every function takes lang ("en", "es"): titles, axis titles and hover text come from locales.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from typing import Any, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
+
+from locales import text
 
 from .arrays import attention_array
 from .grid import Cell, cell_axes, cell_title, grid_cells
@@ -29,8 +33,6 @@ MIN_CELL_PX = 130  # a head's map is at least this wide: two per row on a phone
 MIN_LABEL_PX = 11  # a tick label per this many pixels at most, or they overlap
 NARROW_PX = 600  # below this width (a phone), tighter margins and the colour bar below the maps
 
-_HOVER = "query %{y} → key %{x}<br>weight %{z:.3f}"
-DIFF_HOVER = "query %{y} → key %{x}<br>change %{z:+.3f}"
 # The colour scale of a difference spans at least ±DIFF_MIN_RANGE: snapshots are float16
 # (steps of ~5e-4), and a scale stretched to such rounding would paint noise as change.
 DIFF_MIN_RANGE = 0.05
@@ -51,7 +53,7 @@ def _axis(show_labels: bool, reverse: bool = False) -> dict:
     return axis
 
 
-def _heatmap(z: np.ndarray, labels: list[str], cell: Cell | None, name: str, hover: str = _HOVER) -> go.Heatmap:
+def _heatmap(z: np.ndarray, labels: list[str], cell: Cell | None, name: str, hover: str) -> go.Heatmap:
     """One (T, T) attention map; labels on both axes so hover names tokens."""
     trace = go.Heatmap(
         z=z,  # (T_query, T_key) float32
@@ -65,40 +67,37 @@ def _heatmap(z: np.ndarray, labels: list[str], cell: Cell | None, name: str, hov
     return trace
 
 
-def head_grid(attn: Any, pieces: Sequence[str], layer: int, width_px: int | None = None) -> go.Figure:
+def head_grid(attn: Any, pieces: Sequence[str], layer: int, width_px: int | None = None, lang: str = "en") -> go.Figure:
     """Every head of one layer side by side, at most 4 per row (fewer on a narrow screen).
 
     attn: (n_head, T, T) tensor or array; pieces: the T token strings; width_px: the width the
     figure will have, when the page told it (the maps are then square).
     """
     arr = attention_array(attn, pieces, ndim=3, name="head_grid")  # (H, T, T)
-    title = f"Layer {layer} attention, one map per head"
-    return _grid(arr, pieces, title, attention_coloraxis(), "head {head}", _HOVER, width_px)
+    title = text("viz.attention.grid_title", lang, layer=layer)
+    hover = text("viz.attention.hover", lang)
+    return _grid(arr, pieces, title, attention_coloraxis(lang), text("viz.attention.head", lang), hover, width_px)
 
 
 def head_grid_diff(
     diff: Any,
     pieces: Sequence[str],
     layer: int,
-    title: str = "Layer {layer}: change in attention",
-    colorbar_title: str = "change",
-    head_title: str = "head {head}",
-    hover: str = DIFF_HOVER,
     width_px: int | None = None,
+    lang: str = "en",
 ) -> go.Figure:
     """How every head of one layer changed between two snapshots, laid out like head_grid.
 
     diff: (n_head, T, T), later minus earlier (gpt.snapshot_diff(a, b)[layer]); red where
-    the later snapshot attends more, blue where less, white where nothing moved. The text
-    arguments are there for translations: title is formatted with layer=, head_title with
-    head=, and hover is a Plotly hover template (%{x} key, %{y} query, %{z} change).
+    the later snapshot attends more, blue where less, white where nothing moved.
     """
     arr = attention_array(diff, pieces, ndim=3, name="head_grid_diff")  # (H, T, T)
     if not np.isfinite(arr).all():
         raise ValueError("head_grid_diff: the difference has non-finite values; compare two finite snapshots.")
     limit = max(float(np.abs(arr).max(initial=0.0)), DIFF_MIN_RANGE)
-    coloraxis = diverging_coloraxis(limit, colorbar_title)
-    return _grid(arr, pieces, title.format(layer=layer), coloraxis, head_title, hover, width_px)
+    coloraxis = diverging_coloraxis(limit, lang)
+    title, hover = text("viz.attention.diff_title", lang, layer=layer), text("viz.attention.diff_hover", lang)
+    return _grid(arr, pieces, title, coloraxis, text("viz.attention.head", lang), hover, width_px)
 
 
 def _sides(show_labels: bool, width_px: int | None) -> tuple[int, int]:
@@ -161,7 +160,9 @@ def _grid(
     return go.Figure(data=traces, layout=layout)
 
 
-def single_head(attn_2d: Any, pieces: Sequence[str], layer: int, head: int, width_px: int | None = None) -> go.Figure:
+def single_head(
+    attn_2d: Any, pieces: Sequence[str], layer: int, head: int, width_px: int | None = None, lang: str = "en"
+) -> go.Figure:
     """One head as a large map with token labels on both axes.
 
     attn_2d: (T, T). With the figure's width known the map is square; without it, its height
@@ -176,19 +177,24 @@ def single_head(attn_2d: Any, pieces: Sequence[str], layer: int, head: int, widt
         height = int(np.clip(200 + 14 * t, 450, 2400))
     else:  # square: the map's height is its width
         height = int(max(width_px - margin["l"] - margin["r"] - (0 if narrow else 60), 150) + margin["t"] + margin["b"])
-    layout = base_layout(f"Layer {layer}, head {head} attention", height=height, margin=margin)
-    layout["coloraxis"] = attention_coloraxis()
+    layout = base_layout(text("viz.attention.single_title", lang, layer=layer, head=head), height=height, margin=margin)
+    layout["coloraxis"] = attention_coloraxis(lang)
     if narrow:
         layout["coloraxis"]["colorbar"].update(orientation="h", y=-0.35, yanchor="top", len=1.0)
-    layout["xaxis"] = dict(_axis(True), title=dict(text="key (attended to)"))
+    layout["xaxis"] = dict(_axis(True), title=dict(text=text("viz.attention.key_axis", lang)))
     layout["xaxis"]["constrain"] = "domain"
     layout["yaxis"] = dict(
-        _axis(True, reverse=True), title=dict(text="query (attending)"), scaleanchor="x", scaleratio=1, constrain="domain"
+        _axis(True, reverse=True),
+        title=dict(text=text("viz.attention.query_axis", lang)),
+        scaleanchor="x",
+        scaleratio=1,
+        constrain="domain",
     )
-    return go.Figure(data=[_heatmap(arr, labels, None, f"L{layer} H{head}")], layout=layout)
+    name = text("viz.attention.layer_head", lang, layer=layer, head=head)
+    return go.Figure(data=[_heatmap(arr, labels, None, name, text("viz.attention.hover", lang))], layout=layout)
 
 
-def layers_overview(attn: Any, pieces: Sequence[str]) -> go.Figure:
+def layers_overview(attn: Any, pieces: Sequence[str], lang: str = "en") -> go.Figure:
     """Thumbnails of every head in every layer: rows = layers, cols = heads.
 
     attn: (n_layer, n_head, T, T).  No tick labels (thumbnails are too small);
@@ -200,24 +206,28 @@ def layers_overview(attn: Any, pieces: Sequence[str]) -> go.Figure:
 
     row_px, v_gap_px = 110, 8
     top, bottom = 90, 20
+    row_titles = [text("viz.attention.layer_short", lang, layer=layer) for layer in range(n_layer)]
+    left = 14 + 7 * max(len(t) for t in row_titles)  # room for the layers' names, at 11 px
     plot_px = n_layer * row_px + (n_layer - 1) * v_gap_px
     cells = grid_cells(n_layer * n_head, max(n_head, 1), plot_px, h_gap=0.01, v_gap_px=v_gap_px)
 
     layout = base_layout(
-        "All layers and heads",
+        text("viz.attention.overview_title", lang),
         height=top + bottom + plot_px,
-        margin=dict(l=40, r=20, t=top, b=bottom),
+        margin=dict(l=left, r=20, t=top, b=bottom),
     )
-    layout["coloraxis"] = attention_coloraxis()
+    layout["coloraxis"] = attention_coloraxis(lang)
+    hover = text("viz.attention.hover", lang)
     annotations, traces = [], []
     for k, cell in enumerate(cells):
         layer, head = cell.row, cell.col
         layout.update(cell_axes(cell, _axis(False), _axis(False, reverse=True)))
         if layer == 0:
-            annotations.append(cell_title(cell, f"H{head}"))
+            annotations.append(cell_title(cell, text("viz.attention.head_short", lang, head=head)))
         if head == 0:
-            annotations.append(_row_title(cell, f"L{layer}"))
-        traces.append(_heatmap(arr[layer, head], labels, cell, f"L{layer} H{head}"))
+            annotations.append(_row_title(cell, row_titles[layer]))
+        name = text("viz.attention.layer_head", lang, layer=layer, head=head)
+        traces.append(_heatmap(arr[layer, head], labels, cell, name, hover))
     layout["annotations"] = annotations
     return go.Figure(data=traces, layout=layout)
 

@@ -5,8 +5,7 @@ attention on the previous token, the first token and the token itself), all in [
 every panel has the same y range and panels can be compared at a glance. A head keeps its
 colour in every panel, and clicking its legend entry hides it in all of them.
 
-Every user-visible string is an argument with an English default, so the app can pass
-translations.
+Its text is in the language lang ("en", "es"), from locales.
 """
 
 from __future__ import annotations
@@ -17,16 +16,13 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.colors import qualitative
 
+from locales import text
+
 from .arrays import to_float32
 from .grid import cell_axes, cell_title, grid_cells
 from .layout import base_layout
 
-PANEL_TITLES = {
-    "entropy": "entropy (0 = one key, 1 = uniform)",
-    "previous": "share on the previous token",
-    "first": "share on the first token",
-    "itself": "share on itself",
-}
+PANELS = ("entropy", "previous", "first", "itself")  # gpt.head_metrics' names, each titled in locales
 HEAD_COLORS = qualitative.Dark24  # 24 distinct colours, readable on white; more heads cycle
 N_COLS = 2
 
@@ -50,27 +46,24 @@ def _metric_arrays(steps: Sequence[int], metrics: Mapping[str, Any]) -> tuple[np
 def head_metrics_figure(
     steps: Sequence[int],
     metrics: Mapping[str, Any],
-    title: str = "What each head does, over training",
-    x_title: str = "step",
-    panel_titles: Mapping[str, str] | None = None,
-    head_name: str = "L{layer} H{head}",
-    empty_text: str = "No snapshots yet",
+    lang: str = "en",
 ) -> go.Figure:
     """Small multiples of head metrics against training step.
 
     steps: (S,) the snapshot steps; metrics: name -> (S, n_layer, n_head) tensor or array, in
-    panel order, e.g. gpt.head_metrics(timeline.maps).as_dict(). panel_titles: name -> title
-    (defaults: PANEL_TITLES, else the name); head_name is formatted with layer= and head=.
+    panel order, e.g. gpt.head_metrics(timeline.maps).as_dict(); a panel is titled from locales
+    (an unknown metric by its name).
     """
     x, arrays = _metric_arrays(steps, metrics)
-    titles = {**PANEL_TITLES, **(panel_titles or {})}
+    titles = {name: text(f"viz.metrics.{name}", lang) for name in PANELS}
+    x_title, head_name = text("viz.metrics.step", lang), text("viz.metrics.head", lang)
     n_layer, n_head = next(iter(arrays.values())).shape[1:]
     n_cols = min(N_COLS, len(arrays))
     n_rows = -(-len(arrays) // n_cols)
     row_px, v_gap_px, legend_px = 210, 50, 30 * (1 + n_layer * n_head // 8)  # legend: ~8 heads a line
     plot_px = n_rows * row_px + (n_rows - 1) * v_gap_px
     cells = grid_cells(len(arrays), n_cols, plot_px, h_gap=0.08, v_gap_px=v_gap_px)
-    layout = base_layout(title, height=plot_px + 130 + legend_px, margin=dict(t=80, b=50 + legend_px))
+    layout = base_layout(text("viz.metrics.title", lang), height=plot_px + 130 + legend_px, margin=dict(t=80, b=50 + legend_px))
     layout["hovermode"] = "closest"
     # Below the plots, clear of the step axis title (the container's bottom edge, in pixels).
     layout["legend"] = dict(orientation="h", x=0.0, yref="container", y=0.0, yanchor="bottom")
@@ -96,7 +89,7 @@ def head_metrics_figure(
                     hovertemplate=f"{label}<br>{x_title} %{{x}}<br>{panel_title}: %{{y:.3f}}<extra></extra>",
                 ))
     if x.size == 0:
-        annotations.append(dict(text=empty_text, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
+        annotations.append(dict(text=text("viz.metrics.empty", lang), x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
                                 font=dict(size=16, color="grey")))
     layout["annotations"] = annotations
     return go.Figure(data=traces, layout=layout)

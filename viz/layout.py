@@ -7,6 +7,8 @@ height is fixed, and margins stay small because phone screens are narrow.
 
 from __future__ import annotations
 
+from locales import text
+
 ATTENTION_COLORSCALE = "Viridis"  # perceptually uniform, readable when printed grey
 # Differences: a red-blue diverging scale, white at 0. Plotly's "RdBu" runs from red (low) to
 # blue (high); reversed, attention gained is red and attention lost is blue.
@@ -30,17 +32,17 @@ def base_layout(title: str, height: int, margin: dict | None = None) -> dict:
     )
 
 
-def attention_coloraxis() -> dict:
+def attention_coloraxis(lang: str = "en") -> dict:
     """One colour axis fixed to 0..1 so every head is on the same scale."""
     return dict(
         colorscale=ATTENTION_COLORSCALE,
         cmin=0.0,
         cmax=1.0,
-        colorbar=dict(title=dict(text="weight"), thickness=12, len=0.8),
+        colorbar=dict(title=dict(text=text("viz.attention.weight", lang)), thickness=12, len=0.8),
     )
 
 
-def diverging_coloraxis(limit: float, title: str = "change") -> dict:
+def diverging_coloraxis(limit: float, lang: str = "en") -> dict:
     """A colour axis for differences: centred on 0, from -limit to +limit, so that equal
     gains and losses get equally strong colours."""
     return dict(
@@ -48,5 +50,5 @@ def diverging_coloraxis(limit: float, title: str = "change") -> dict:
         cmid=0.0,
         cmin=-float(limit),
         cmax=float(limit),
-        colorbar=dict(title=dict(text=title), thickness=12, len=0.8),
+        colorbar=dict(title=dict(text=text("viz.attention.change", lang)), thickness=12, len=0.8),
     )

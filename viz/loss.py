@@ -12,6 +12,8 @@ from typing import Any, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from locales import text
+
 from .arrays import to_float32
 from .layout import base_layout
 
@@ -30,7 +32,7 @@ def loss_curve(
     train_losses: Any,
     val_steps: Sequence[int],
     val_losses: Any,
-    title: str = "Loss",
+    lang: str = "en",
 ) -> go.Figure:
     """Line chart of train and val cross-entropy against step.
 
@@ -41,18 +43,18 @@ def loss_curve(
     vx, vy = _series(val_steps, val_losses, "val")
     traces = [
         go.Scatter(
-            x=tx, y=ty, name="train", mode="lines", line=dict(width=1.5),
-            hovertemplate="step %{x}<br>train %{y:.4f}<extra></extra>",
+            x=tx, y=ty, name=text("viz.loss.train", lang), mode="lines", line=dict(width=1.5),
+            hovertemplate=text("viz.loss.train_hover", lang) + "<extra></extra>",
         ),
         go.Scatter(
-            x=vx, y=vy, name="val", mode="lines+markers", line=dict(width=2),
+            x=vx, y=vy, name=text("viz.loss.val", lang), mode="lines+markers", line=dict(width=2),
             marker=dict(size=6),
-            hovertemplate="step %{x}<br>val %{y:.4f}<extra></extra>",
+            hovertemplate=text("viz.loss.val_hover", lang) + "<extra></extra>",
         ),
     ]
-    layout = base_layout(title, height=360, margin=dict(t=70))
-    layout["xaxis"] = dict(title=dict(text="step"), rangemode="tozero")
-    layout["yaxis"] = dict(title=dict(text="cross-entropy loss (nats)"))
+    layout = base_layout(text("viz.loss.title", lang), height=360, margin=dict(t=70))
+    layout["xaxis"] = dict(title=dict(text=text("viz.loss.step", lang)), rangemode="tozero")
+    layout["yaxis"] = dict(title=dict(text=text("viz.loss.y_axis", lang)))
     # Horizontal legend above the plot, right-aligned so it clears the title.
     layout["legend"] = dict(orientation="h", x=1.0, xanchor="right", y=1.02, yanchor="bottom")
     layout["hovermode"] = "x unified"
@@ -61,7 +63,7 @@ def loss_curve(
         layout["yaxis"]["range"] = [0, 1]
         layout["annotations"] = [
             dict(
-                text="Press Train to start", x=0.5, y=0.5, xref="paper", yref="paper",
+                text=text("viz.loss.empty", lang), x=0.5, y=0.5, xref="paper", yref="paper",
                 showarrow=False, font=dict(size=16, color="grey"),
             )
         ]

@@ -11,12 +11,14 @@ from typing import Any, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from locales import text
+
 from .arrays import to_float32
 from .layout import base_layout
 from .tokens import make_unique, visible
 
 
-def next_token_bars(pieces: Sequence[str], probs: Any, top_k: int | None = 20) -> go.Figure:
+def next_token_bars(pieces: Sequence[str], probs: Any, top_k: int | None = 20, lang: str = "en") -> go.Figure:
     """Bars for candidate next tokens, sorted most likely first.
 
     pieces: candidate token strings; probs: their probabilities, same length
@@ -45,11 +47,11 @@ def next_token_bars(pieces: Sequence[str], probs: Any, top_k: int | None = 20) -
     )
     x_max = float(min(1.0, max(p.max() * 1.1, 0.05))) if p.size else 1.0
     layout = base_layout(
-        "Most likely next tokens",
+        text("viz.next.title", lang),
         height=120 + 26 * max(len(labels), 1),
         margin=dict(l=110, t=50),
     )
-    layout["xaxis"] = dict(title=dict(text="probability"), range=[0, x_max], tickformat=".0%")
+    layout["xaxis"] = dict(title=dict(text=text("viz.next.x_axis", lang)), range=[0, x_max], tickformat=".0%")
     # Reversed category axis: first (most likely) label at the top.
     layout["yaxis"] = dict(type="category", autorange="reversed", tickfont=dict(size=12))
     layout["bargap"] = 0.25

@@ -3,8 +3,8 @@ to see it, with the model's top guesses in its tooltip.
 
 Input comes from gpt.token_surprise: per token i >= 1 its surprise -log p in nats and the
 model's likeliest tokens there. The caller decodes token ids to strings (viz knows no
-tokenizer) and passes every visible sentence as a template, so the app can translate them.
-Everything from the text or the caller is HTML-escaped.
+tokenizer); the tooltips are in the language lang, from locales. Everything from the text is
+HTML-escaped.
 """
 
 from __future__ import annotations
@@ -16,16 +16,14 @@ from typing import Any, Sequence
 import numpy as np
 from plotly.colors import sample_colorscale, unlabel_rgb
 
+from locales import text
+
 from .arrays import to_float32
 from .tokens import visible
 
 SURPRISE_COLORSCALE = "YlOrRd"  # sequential: pale yellow (expected) to dark red (surprising)
 MAX_CHIP_CHARS = 24  # as the attention view's token chips
 
-HEADER = "surprise {surprise:.2f} nats (p = {probability:.1%})"
-GUESSES_HEADER = "the model expected:"
-GUESS_LINE = "{piece}  {probability:.1%}"
-FIRST_TOKEN = "the first token: nothing before it to predict it from"
 
 
 def _color(fraction: float) -> tuple[str, str]:
@@ -41,10 +39,7 @@ def surprise_strip(
     losses: Any,
     guesses: Sequence[Sequence[tuple[str, float]]] | None = None,
     max_surprise: float | None = None,
-    header: str = HEADER,
-    guesses_header: str = GUESSES_HEADER,
-    guess_line: str = GUESS_LINE,
-    first_token: str = FIRST_TOKEN,
+    lang: str = "en",
 ) -> str:
     """HTML for the strip: one <span class="tok"> per token, in a <div class="tokens surprise-strip">.
 
@@ -52,8 +47,6 @@ def surprise_strip(
     guesses: for tokens 1..N-1, the model's (piece, probability) guesses, likeliest first.
     max_surprise: the surprise drawn darkest (default: the largest in this text; pass
     log(vocab_size), a uniform guess's surprise, to compare texts on one scale).
-    header is formatted with surprise= and probability= (of the actual token), guess_line
-    with piece= and probability=.
     """
     values = to_float32(losses).reshape(-1)  # (N - 1,)
     if len(pieces) == 0 or values.size != len(pieces) - 1:
@@ -66,15 +59,18 @@ def surprise_strip(
     finite = values[np.isfinite(values)]
     top = max_surprise if max_surprise is not None else float(finite.max(initial=0.0))
     top = max(top, 1e-6)
+    first_token = text("viz.surprise.first", lang)
     chips = [f'<span class="tok" title="{html.escape(first_token)}">{html.escape(visible(pieces[0], MAX_CHIP_CHARS))}</span>']
     for i, loss in enumerate(values.tolist()):
-        background, text = _color(min(loss / top, 1.0))
-        lines = [header.format(surprise=loss, probability=math.exp(-loss))]
+        background, ink = _color(min(loss / top, 1.0))
+        lines = [text("viz.surprise.header", lang, surprise=loss, probability=math.exp(-loss))]
         if guesses is not None:
-            lines.append(guesses_header)
-            lines += [guess_line.format(piece=visible(p, MAX_CHIP_CHARS), probability=q) for p, q in guesses[i]]
+            lines.append(text("viz.surprise.guesses", lang))
+            lines += [
+                text("viz.surprise.guess", lang, piece=visible(p, MAX_CHIP_CHARS), probability=q) for p, q in guesses[i]
+            ]
         chips.append(
-            f'<span class="tok" style="background: {background}; color: {text}" data-surprise="{loss:.4f}" '
+            f'<span class="tok" style="background: {background}; color: {ink}" data-surprise="{loss:.4f}" '
             f'title="{html.escape(chr(10).join(lines))}">{html.escape(visible(pieces[i + 1], MAX_CHIP_CHARS))}</span>'
         )
     return f'<div class="tokens surprise-strip">{"".join(chips)}</div>'
