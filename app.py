@@ -19,7 +19,7 @@ import gradio as gr
 from starlette.middleware import Middleware
 
 from locales import text
-from ui import attention_tab, generate_tab, limits, model_tab, theme, threads, train_tab
+from ui import attention_tab, generate_tab, learn_tab, limits, model_tab, theme, threads, train_tab
 from ui.checkpoints import model_card
 from ui.clients import reported_width
 from ui.context import DEFAULT_MODEL, AppContext, create_context
@@ -78,6 +78,7 @@ def create_app(default_model_path=None, corpus_path=None) -> MiradorBlocks:
             attention = attention_tab.build(ctx)
             train = train_tab.build(ctx)
             model = model_tab.build(ctx)
+            learn = learn_tab.build(ctx)
 
         def model_changed(layer, attention_text, prompt, request: gr.Request = None):
             """Every view of 'the session's model' after it changed (trained, uploaded, reset); texts
@@ -113,9 +114,11 @@ def create_app(default_model_path=None, corpus_path=None) -> MiradorBlocks:
             concurrency_id="inference",
             concurrency_limit=threads.INFERENCE_CONCURRENCY,
         )
-        train.event.then(**changed).then(**redraw)
+        relearn_fn, relearn_inputs, relearn_outputs = learn.refresh
+        relearn = dict(redraw, fn=relearn_fn, inputs=relearn_inputs, outputs=relearn_outputs, preprocess=True)
+        train.event.then(**changed).then(**redraw).then(**relearn)
         for event in model.events:
-            event.success(**changed).then(**redraw)
+            event.success(**changed).then(**redraw).then(**relearn)
         viewport = gr.Number(visible=False, elem_id="viewport-width")
 
         def remember_client(width, request: gr.Request = None):
@@ -138,7 +141,7 @@ def create_app(default_model_path=None, corpus_path=None) -> MiradorBlocks:
             choose(request, lang)
 
         switched = switch.input(switch_language, switch, None, js=SWITCH_JS, api_visibility="private", queue=False)
-        switched.then(**changed).then(**redraw)
+        switched.then(**changed).then(**redraw).then(**relearn)
         demo.load(train.corpus, None, train.text, api_visibility="private", show_progress="hidden", queue=False)
 
         def end_session(request: gr.Request):

@@ -5,6 +5,8 @@ ERRORS traduce los mensajes de error, que se escriben en inglés (los lee tambi�
 API): pares (plantilla inglesa, plantilla española); {nombre} es cualquier texto.
 """
 
+from .learn_es import TEXTS as LEARN
+
 TEXTS = {
     "header": "# Mirador: un GPT que puedes entrenar y mirar por dentro\nConstruido desde cero siguiendo *Let's build GPT* de Karpathy. **Modelo:** {model} · **Se ejecuta en:** {device}",
     "language.switch": "Idioma",
@@ -13,6 +15,7 @@ TEXTS = {
     "tab.train": "Entrenar",
     "tab.model": "Modelo",
     "tab.learn": "Aprende",
+    **LEARN,  # the Learn tab (learn_es.py)
 }
 
 ERRORS = [
