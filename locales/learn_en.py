@@ -28,10 +28,10 @@ TEXTS = {
     "learn.sampling.top_k.info": "0 = off",
     "learn.sampling.top_p": "top_p",
     "learn.sampling.top_p.info": "1.0 = off",
-    "learn.note.cut": (
-        "The sentence has {total} tokens; the page looks at the first {shown} (the model's context is {context} "
-        "tokens, and the figures show at most {limit})."
+    "learn.note.cut_context": (
+        "The sentence has {total} tokens; the page looks at the first {shown}: the model's context is {context} tokens."
     ),
+    "learn.note.cut_view": "The sentence has {total} tokens; the page looks at the first {shown}: the figures show at most {shown}.",
     # 1. Text to tokens.
     "learn.s1.title": "## 1 · From text to tokens",
     "learn.s1.text": (

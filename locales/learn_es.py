@@ -25,10 +25,10 @@ TEXTS = {
     "learn.sampling.top_k.info": "0 = desactivado",
     "learn.sampling.top_p": "top_p",
     "learn.sampling.top_p.info": "1.0 = desactivado",
-    "learn.note.cut": (
-        "La oración tiene {total} tokens; la página mira los primeros {shown} (el contexto del modelo es de "
-        "{context} tokens, y las figuras muestran {limit} como mucho)."
+    "learn.note.cut_context": (
+        "La oración tiene {total} tokens; la página mira los primeros {shown}: el contexto del modelo es de {context} tokens."
     ),
+    "learn.note.cut_view": "La oración tiene {total} tokens; la página mira los primeros {shown}: las figuras muestran {shown} como mucho.",
     # 1. Del texto a los tokens.
     "learn.s1.title": "## 1 · Del texto a los tokens",
     "learn.s1.text": (

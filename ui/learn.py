@@ -134,14 +134,8 @@ def cut_note(handle: ModelHandle, sentence: Sentence, lang: str) -> str:
     """What the page says when it looks at only part of the sentence ("" when it sees it all)."""
     if sentence.total <= len(sentence.ids):
         return ""
-    return text(
-        "learn.note.cut",
-        lang,
-        shown=len(sentence.ids),
-        total=sentence.total,
-        context=handle.config.block_size,
-        limit=VIEW_TOKENS,
-    )
+    key = "learn.note.cut_context" if handle.config.block_size <= VIEW_TOKENS else "learn.note.cut_view"
+    return text(key, lang, shown=len(sentence.ids), total=sentence.total, context=handle.config.block_size)
 
 
 def run_trace(handle: ModelHandle, sentence: Sentence):
@@ -466,7 +460,8 @@ def lens_rows(handle: ModelHandle, sentence: Sentence, tr_, at: Focus, lang: str
 def logit_lens_view(handle: ModelHandle, sentence: Sentence, tr_, at: Focus, lang: str) -> str:
     t = at.position
     target = token_label(handle.tokenizer, sentence.ids[t + 1]) if t + 1 < len(sentence.ids) else None
-    heading = f'<p class="learn-note">{tr(lang)("lens.heading", token=visible(sentence.labels[t]), position=t)}</p>'
+    t_ = tr(lang)
+    heading = f'<p class="learn-note">{t_("lens.heading", token=visible(sentence.labels[t]), position=t)}</p>'
     return heading + logit_lens_html(lens_rows(handle, sentence, tr_, at, lang), target, lang)
 
 

@@ -206,6 +206,7 @@ def layernorm_figure(
     else:
         domains = [([0, 0.46], [0, 1]), ([0.54, 1], [0, 1])]
     colors = {"before": "#BAB0AC", "after": "#4C78A8"}
+    words = {"before": t_("ln.before"), "after": t_("ln.after")}
     data, notes = [], []
     panels = [(t_("ln.mean"), mean_before, mean_after), (t_("ln.spread"), std_before, std_after)]
     for i, ((xd, yd), (title, before, after)) in enumerate(zip(domains, panels)):
@@ -217,13 +218,13 @@ def layernorm_figure(
                 go.Bar(
                     x=names,
                     y=to_float32(values),
-                    name=t_("ln." + key),
+                    name=words[key],
                     marker=dict(color=colors[key]),
                     legendgroup=key,
                     showlegend=i == 0,
                     xaxis="x" + suffix,
                     yaxis="y" + suffix,
-                    hovertemplate="%{x}: %{y:.3f}<extra>" + t_("ln." + key) + "</extra>",
+                    hovertemplate="%{x}: %{y:.3f}<extra>" + words[key] + "</extra>",
                 )
             )
         notes.append(panel_title(xd, yd[1] + 4 / plot, title))
