@@ -34,7 +34,10 @@ EXCERPTS: dict[int, tuple[Excerpt, ...]] = {
         Excerpt("gpt/model.py", "CausalSelfAttention.forward", "q, k, v = self.qkv(x)", "v = self.hook_v"),
         Excerpt("gpt/model.py", "CausalSelfAttention.attend"),
     ),
-    5: (Excerpt("gpt/model.py", "CausalSelfAttention.forward", "y = self.hook_heads_out", "return"),),
+    5: (
+        Excerpt("gpt/model.py", "CausalSelfAttention.__init__", "self.qkv =", "self.proj ="),
+        Excerpt("gpt/model.py", "CausalSelfAttention.forward", "y = self.hook_heads_out", "return"),
+    ),
     6: (
         Excerpt("gpt/model.py", "MLP.__init__", "self.fc =", "self.proj ="),
         Excerpt("gpt/model.py", "MLP.forward"),

@@ -219,12 +219,13 @@ def build(ctx: AppContext) -> LearnTab:
 
     @on_gpu(duration=30)
     def resample(sentence, temperature, top_k, top_p, request: gr.Request = None):
+        """Other sampling settings: section 9's figure (one output: the figure itself, not a list)."""
         handle, lang, client = context(request)
         try:
             ctl = controls(0, 0, None, temperature, top_k, top_p)
-            return drawn(handle, sentence, learn.SAMPLING_VIEWS, ctl, lang, client)
+            return learn.views(handle, refs, sentence, ctl, lang, client, names=("sampling",))["sampling"]
         except ValueError:
-            return [gr.skip()] * len(learn.SAMPLING_VIEWS)
+            return gr.skip()
 
     @on_gpu(duration=30)
     def refresh(sentence, layer_, head_, position_, temperature, top_k, top_p, is_open, request: gr.Request = None):
@@ -268,8 +269,9 @@ def build(ctx: AppContext) -> LearnTab:
         trigger_mode="always_last",  # a slider moved quickly: the last move wins
     )
     gr.on([show.click, text.submit], look, all_inputs, [position, *view_components], **inference)
-    gr.on([layer.release, head.release, position.release], look_closer, focus_inputs, focus_components, **inference)
-    gr.on([s.release for s in sampling_inputs], resample, [text, *sampling_inputs], [views["sampling"]], **inference)
+    # "input": a drag or a number typed in the slider's box (not the updates a new model makes).
+    gr.on([layer.input, head.input, position.input], look_closer, focus_inputs, focus_components, **inference)
+    gr.on([s.input for s in sampling_inputs], resample, [text, *sampling_inputs], [views["sampling"]], **inference)
     refresh_outputs = [text, layer, head, position, *view_components]
 
     def first_look(sentence, layer_, head_, position_, temperature, top_k, top_p, is_open, request: gr.Request = None):

@@ -58,7 +58,7 @@ def qkv_figure(
     layout = frame(t_("qkv.title", token=labels[query]), height, width_px, left=70, right=60, top=top, bottom=bottom)
     layout["coloraxis"] = diverging(_limit(q, k, v), t_("value"), width_px)
     dims = plain_axis(showticklabels=False, title=dimension_title(t_("dimension"), width_px))
-    layout["xaxis"] = dict(dims, domain=left, anchor="y")
+    layout["xaxis"] = dict(plain_axis(showticklabels=False), domain=left, anchor="y")  # the query's strip: no title
     layout["yaxis"] = dict(plain_axis(showticklabels=True), domain=[strip_low, 1.0], anchor="x", type="category")
     layout["xaxis2"] = dict(dims, domain=left, anchor="y2")
     layout["yaxis2"] = dict(token_axis(labels, rows_px, autorange="reversed"), domain=[0.0, rows_top], anchor="x2")
@@ -97,7 +97,7 @@ def scores_figure(scores: Any, pieces: Sequence[str], query: int, lang: str, wid
     left_px, right_px = (44, 10) if stacked else (70, 70)
     side_px = (width - left_px - right_px) if stacked else (width - left_px - right_px) * 0.46
     side_px = int(np.clip(side_px, 120, 520))
-    top, bottom, gap = 56, 90 if stacked else 50, 40
+    top, bottom, gap = 56, 90 if stacked else 50, 70 if stacked else 40
     height = top + bottom + (2 * side_px + gap if stacked else side_px)
     layout = frame(
         t_("scores.title", token=labels[query]), height, width_px, left=left_px, right=right_px, top=top, bottom=bottom
@@ -187,7 +187,9 @@ def weighted_sum_figure(
         to_float32(output).reshape(-1),
     )  # (t+1,), (t+1, hs), (hs,)
     labels = token_labels(list(pieces))
-    top_keys = sorted(np.argsort(-w, kind="stable")[:MAX_SUM_ROWS].tolist())
+    # The keys that weigh most (at least 1%, and the heaviest one however light), in the text's order.
+    heaviest = np.argsort(-w, kind="stable")[:MAX_SUM_ROWS].tolist()
+    top_keys = sorted(j for i, j in enumerate(heaviest) if i == 0 or w[j] >= 0.01)
     rows = [w[j] * v[j] for j in top_keys] + [out]
     names = [t_("sum.row", weight=f"{w[j]:.2f}", token=labels[j]) for j in top_keys]
     rest = w.size - len(top_keys)

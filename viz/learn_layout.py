@@ -37,21 +37,43 @@ def wrap(title: str, width_px: int | None) -> list[str]:
     return lines + [line]
 
 
+LEGEND_ROW_PX = 22
+
+
+def legend_rows(names: Sequence[str], width_px: int | None) -> int:
+    """How many rows a horizontal legend of these entries takes (Plotly wraps it to the width)."""
+    room, rows, used = (width_px or LAPTOP_PX) - 20, 1, 0
+    for name in names:
+        item = 50 + 7 * len(name)  # the symbol, the gap and the text
+        if used and used + item > room:
+            rows, used = rows + 1, 0
+        used += item
+    return rows
+
+
 def frame(
-    title: str, height: int, width_px: int | None, left: int = 50, right: int = 20, top: int = 50, bottom: int = 40
+    title: str,
+    height: int,
+    width_px: int | None,
+    left: int = 50,
+    right: int = 20,
+    top: int = 50,
+    bottom: int = 40,
+    legend: Sequence[str] = (),
 ) -> dict:
     """base_layout with margins for this width: a phone gets tighter sides, and a title that would
     not fit on one line is wrapped (the figure grows by the extra lines). The title sits at the very
-    top; `top` is the room above the plot for it, the legend and any panel titles."""
+    top; `top` is the room above the plot for it, one row of legend and any panel titles; a legend
+    (its entries' names) that wraps to more rows gets the room for them too."""
     if is_narrow(width_px):
         left, right = min(left, 44), min(right, 10)
     lines = wrap(title, width_px)
-    extra = TITLE_LINE_PX * (len(lines) - 1)
+    extra = TITLE_LINE_PX * (len(lines) - 1) + LEGEND_ROW_PX * (legend_rows(legend, width_px) - 1 if legend else 0)
     height += extra
     layout = base_layout("<br>".join(lines), height, margin=dict(l=left, r=right, t=top + extra, b=bottom))
-    # Placed by its bottom edge: Plotly anchors a title of several lines by its top at its first
-    # line's baseline, which cuts that line in half.
-    layout["title"].update(y=1 - (6 + TITLE_LINE_PX * len(lines)) / height, yref="container", yanchor="bottom")
+    # Plotly places a title of several lines by its first line (the others flow below it), and
+    # yanchor="top" cuts that line in half: so the first line's bottom is put a line below the top.
+    layout["title"].update(y=1 - (6 + TITLE_LINE_PX) / height, yref="container", yanchor="bottom")
     layout["legend"] = dict(orientation="h", x=0, y=1.0, yanchor="bottom", font=dict(size=11))
     return layout
 

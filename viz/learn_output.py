@@ -31,8 +31,15 @@ def bigram_figure(
     """The likeliest next tokens, (K,) each: predicted from the last token alone and from the whole sentence."""
     t_ = _tr(lang)
     labels = make_unique([visible(p) for p in pieces])
+    names = [t_("bigram.alone", token=visible(last)), t_("bigram.context")]
     layout = frame(
-        t_("bigram.title", token=visible(last)), 130 + 34 * max(len(labels), 1), width_px, left=70, top=80, bottom=50
+        t_("bigram.title", token=visible(last)),
+        130 + 34 * max(len(labels), 1),
+        width_px,
+        left=70,
+        top=80,
+        bottom=50,
+        legend=names,
     )
     layout["xaxis"] = plain_axis(title=dict(text=t_("probability")), tickformat=".0%", rangemode="tozero")
     layout["yaxis"] = dict(plain_axis(), type="category", autorange="reversed", tickfont=dict(size=12))
@@ -44,7 +51,7 @@ def bigram_figure(
             x=to_float32(alone),
             y=labels,
             orientation="h",
-            name=t_("bigram.alone", token=visible(last)),
+            name=names[0],
             marker=dict(color=GREY),
             hovertemplate=hover,
         ),
@@ -52,7 +59,7 @@ def bigram_figure(
             x=to_float32(context),
             y=labels,
             orientation="h",
-            name=t_("bigram.context"),
+            name=names[1],
             marker=dict(color=BLUE),
             hovertemplate=hover,
         ),
@@ -124,13 +131,14 @@ def surprise_figure(
     t_ = _tr(lang)
     labels = token_labels(list(pieces))[1:]
     s, p = to_float32(surprise).reshape(-1), to_float32(probs).reshape(-1)
-    layout = frame(t_("surprise.title"), 340, width_px, left=50, top=70, bottom=90)
-    layout["xaxis"] = token_axis(labels, width_px, tickangle=-60)
-    layout["yaxis"] = plain_axis(title=dict(text=t_("surprise.axis")), rangemode="tozero")
     lines = [
         (loss, t_("surprise.loss", value=f"{loss:.2f}"), RED, "solid"),
         (uniform, t_("surprise.uniform", value=f"{uniform:.2f}"), "#555", "dash"),
     ]
+    legend = [t_("surprise.bars")] + [name for _, name, _, _ in lines]
+    layout = frame(t_("surprise.title"), 340, width_px, left=50, top=70, bottom=90, legend=legend)
+    layout["xaxis"] = token_axis(labels, width_px, tickangle=-60)
+    layout["yaxis"] = plain_axis(title=dict(text=t_("surprise.axis")), rangemode="tozero")
     data = [
         go.Bar(
             x=labels,

@@ -42,7 +42,8 @@ def embedding_figure(
     mine = np.asarray(in_sentence, dtype=bool)
     names = [f"{visible(p)} (id {i})" for p, i in zip(pieces, ids)]
     height = int(np.clip((width_px or 640) * 0.8, 300, 480))
-    layout = frame(t_("embed.title"), height, width_px, left=50, right=20, top=70, bottom=50)
+    legend = [t_("embed.vocabulary"), t_("embed.sentence")]
+    layout = frame(t_("embed.title"), height, width_px, left=50, right=20, top=70, bottom=50, legend=legend)
     layout["xaxis"] = plain_axis(title=dict(text=t_("embed.axis", n=1, share=f"{explained[0]:.0%}")), zeroline=True)
     layout["yaxis"] = plain_axis(title=dict(text=t_("embed.axis", n=2, share=f"{explained[1]:.0%}")), zeroline=True)
     others = ~mine
@@ -101,9 +102,9 @@ def gelu_figure(
     pre, post = to_float32(pre).reshape(-1), to_float32(post).reshape(-1)
     low, high = min(float(pre.min(initial=0.0)), -3.0) - 0.3, max(float(pre.max(initial=0.0)), 3.0) + 0.3
     curve = np.linspace(low, high, 160, dtype=np.float32)
-    layout = frame(
-        t_("gelu.title", token=token_label, wide=pre.size, narrow=n_embd), 340, width_px, left=50, top=70, bottom=50
-    )
+    title = t_("gelu.title", token=token_label, wide=pre.size, narrow=n_embd)
+    legend = ["GELU", t_("gelu.units", n=pre.size)]
+    layout = frame(title, 340, width_px, left=50, top=70, bottom=50, legend=legend)
     layout["xaxis"] = plain_axis(title=dict(text=t_("gelu.before")), zeroline=True)
     layout["yaxis"] = plain_axis(title=dict(text=t_("gelu.after")), zeroline=True)
     data = [
@@ -158,7 +159,8 @@ def stream_norm_figure(
 ) -> go.Figure:
     """The residual stream's size (its vector norm) after each step: averaged over the tokens, and for one token."""
     t_ = _tr(lang)
-    layout = frame(t_("norm.title"), 340, width_px, left=50, top=70, bottom=90)
+    legend = [t_("norm.mean"), t_("norm.token", token=token_label)]
+    layout = frame(t_("norm.title"), 340, width_px, left=50, top=70, bottom=90, legend=legend)
     layout["xaxis"] = dict(plain_axis(tickangle=-45), type="category")
     layout["yaxis"] = plain_axis(title=dict(text="‖x‖"), rangemode="tozero")
     data = [
@@ -199,7 +201,8 @@ def layernorm_figure(
     panel_px = 230
     top, bottom, gap = 100, 90, 110
     height = top + bottom + (2 * panel_px + gap if stacked else panel_px)
-    layout = frame(t_("ln.title"), height, width_px, left=50, top=top, bottom=bottom)
+    legend = [t_("ln.before"), t_("ln.after")]
+    layout = frame(t_("ln.title"), height, width_px, left=50, top=top, bottom=bottom, legend=legend)
     plot = 2 * panel_px + gap if stacked else panel_px
     if stacked:
         domains = [([0, 1], [(panel_px + gap) / plot, 1.0]), ([0, 1], [0, panel_px / plot])]

@@ -32,8 +32,10 @@ CSS = """
 .learn-note { color: var(--body-text-color-subdued); font-size: 0.9em; }
 .learn-table-wrap { overflow-x: auto; max-width: 100%; }
 table.learn-lens { border-collapse: collapse; font-size: 0.9em; width: 100%; }
-table.learn-lens th, table.learn-lens td { padding: 3px 6px; border-bottom: 1px solid var(--border-color-primary);
+table.learn-lens th, table.learn-lens td { padding: 3px 5px; border-bottom: 1px solid var(--border-color-primary);
   text-align: left; white-space: nowrap; }
+table.learn-lens th:first-child, table.learn-lens td:first-child, table.learn-lens th:last-child { white-space: normal; }
+@media (max-width: 640px) { table.learn-lens { font-size: 0.8em; } table.learn-lens td .p { display: block; margin: 0; } }
 table.learn-lens td.tok { font-family: var(--font-mono); }
 table.learn-lens td .p { color: var(--body-text-color-subdued); font-size: 0.85em; margin-left: 3px; }
 table.learn-lens .hit { background: #d9f2d9; }
