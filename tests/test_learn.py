@@ -248,7 +248,8 @@ def test_tokens_compare_char_and_bpe_with_byte_labels(refs):
     html = learn.tokens_view(char, english_only, learn.read(char, "But soft"), "en")
     assert "is not in this vocabulary" not in html.split("In Spanish")[0]  # the model's own sentence is readable
     html = learn.tokens_view(bpe, english_only, learn.read(bpe, "¿Qué año?"), "en")
-    assert "characters in red" not in html and "character(s) in red" in html  # english_only's char lacks "¿", "é", "ñ"
+    char_card = html.split("In Spanish")[0].split(">bpe<")[0]  # the char tokenizer fitted to English
+    assert "5 character(s) in red" in char_card  # ¿, Q, é, ñ and ? and "“ñ” is not in this vocabulary" in char_card
 
 
 # --- long sentences, one token, the controls ----------------------------------------------------
@@ -292,6 +293,14 @@ def test_looking_never_changes_the_model(refs):
     assert not handle.model.training
     assert first["surprise"].data[0].y.tolist() == second["surprise"].data[0].y.tolist()  # evaluation: no dropout
     assert first["dropout"].data[1].z.tolist() == second["dropout"].data[1].z.tolist()  # one fixed draw
+
+
+def test_a_bf16_model_renders(refs):
+    handle = tiny("bpe", 2)
+    handle.model.to(torch.bfloat16)
+    views = learn.views(handle, refs, "¿Qué año tiene el niño?", learn.Controls(), "es", PHONE)
+    assert all(views[name] is not None for name in learn.VIEWS)
+    assert "‹C3›" in views["tokens"] or "ñ" in views["tokens"]
 
 
 def test_dropout_zeroes_and_scales():

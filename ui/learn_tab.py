@@ -77,7 +77,21 @@ class LearnTab:
     refresh: tuple  # (fn, inputs, outputs): redraw for the session's model, once the tab has been opened
 
 
-def _section(n: int, views: dict) -> None:
+# The layer, head and token sliders: their label and help (keys written out, so a test finds them).
+SLIDER_TEXTS = {
+    "layer": ("learn.layer.label", "learn.layer.info"),
+    "head": ("learn.head.label", "learn.head.info"),
+    "position": ("learn.position.label", "learn.position.info"),
+}
+
+
+def _slider(kind: str, count: int, value=0) -> gr.Slider:
+    """The layer, head or position (token) slider, or its update: one of count, numbered from 0."""
+    label, info = SLIDER_TEXTS[kind]
+    return index_slider(count, value, label=static(label), info=static(info), elem_id=f"learn-{kind}")
+
+
+def _section(n: int) -> None:
     gr.Markdown(static(f"learn.s{n}.title"), elem_id=f"learn-s{n}", elem_classes=["learn-title"])
     with gr.Row(equal_height=False):
         with gr.Column(scale=1, min_width=300):
@@ -126,27 +140,14 @@ def build(ctx: AppContext) -> LearnTab:
             )
             show = gr.Button(static("learn.show"), variant="primary", elem_id="learn-button", scale=1, min_width=140)
         with gr.Row():
-            layer = index_slider(
-                config.n_layer,
-                label=static("learn.layer.label"),
-                info=static("learn.layer.info"),
-                elem_id="learn-layer",
-            )
-            head = index_slider(
-                config.n_head, label=static("learn.head.label"), info=static("learn.head.info"), elem_id="learn-head"
-            )
+            layer = _slider("layer", config.n_layer)
+            head = _slider("head", config.n_head)
             tokens = len(learn.read(default, default.example).ids)
-            position = index_slider(
-                tokens,
-                tokens - 1,
-                label=static("learn.position.label"),
-                info=static("learn.position.info"),
-                elem_id="learn-position",
-            )
+            position = _slider("position", tokens, tokens - 1)
         views = {"note": gr.HTML(elem_id="learn-note", css_template=TABLES_CSS)}
         sampling_inputs = []
         for n, rows in LAYOUT.items():
-            _section(n, views)
+            _section(n)
             if n == 9:
                 with gr.Row():
                     sampling_inputs = [
@@ -188,14 +189,9 @@ def build(ctx: AppContext) -> LearnTab:
         return [out[name] for name in names]
 
     def position_slider(handle, sentence, value):
+        """The token slider for this sentence: its tokens, the chosen one kept (None: the last)."""
         count = len(learn.read(handle, sentence).ids)
-        return index_slider(
-            count,
-            count - 1 if value is None else value,
-            label=static("learn.position.label"),
-            info=static("learn.position.info"),
-            elem_id="learn-position",
-        )
+        return _slider("position", count, count - 1 if value is None else value)
 
     @on_gpu(duration=30)
     def look(sentence, layer_, head_, _position, temperature, top_k, top_p, request: gr.Request = None):
@@ -238,18 +234,7 @@ def build(ctx: AppContext) -> LearnTab:
         if not encodes(handle.tokenizer, sentence):
             sentence = handle.example
         c = handle.config
-        sliders = [
-            index_slider(
-                c.n_layer,
-                layer_,
-                label=static("learn.layer.label"),
-                info=static("learn.layer.info"),
-                elem_id="learn-layer",
-            ),
-            index_slider(
-                c.n_head, head_, label=static("learn.head.label"), info=static("learn.head.info"), elem_id="learn-head"
-            ),
-        ]
+        sliders = [_slider("layer", c.n_layer, layer_), _slider("head", c.n_head, head_)]
         try:
             ctl = controls(layer_, head_, position_, temperature, top_k, top_p)
             out = drawn(handle, sentence, learn.VIEWS, ctl, lang, client)
