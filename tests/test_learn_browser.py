@@ -10,7 +10,7 @@ screenshots/ with MIRADOR_SCREENSHOTS=1.
 from __future__ import annotations
 
 import pytest
-from apps import ROOT, Watcher, bundled_or_tiny, serving, shoot, tiny_checkpoint
+from apps import ROOT, Watcher, bundled_or_tiny, open_tab, serving, shoot, tiny_checkpoint
 
 from locales import text
 from ui import learn
@@ -51,15 +51,6 @@ def tab_names(page) -> list[str]:
     return [name.strip() for name in shown + hidden]
 
 
-def open_tab_anywhere(page, name: str):
-    tab = page.get_by_role("tab", name=name)
-    if tab.count():
-        tab.click()
-    else:
-        page.get_by_role("button", name="More tabs").click()
-        page.locator(".overflow-dropdown button", has_text=name).click()
-
-
 def wait_for_every_figure(page):
     selector = ", ".join(f"#learn-{name.replace('_', '-')} .js-plotly-plot" for name in PLOTS)
     page.wait_for_function(f"() => document.querySelectorAll({selector!r}).length === {len(PLOTS)}", timeout=60_000)
@@ -96,7 +87,7 @@ def test_learn_in_english_on_a_laptop(browser, server, tmp_path):
     context, page, watcher = open_page(browser, server[1], "en-US", 1400, 900)
     assert tab_names(page) == [text(f"tab.{tab}", "en") for tab in TABS]
     assert page.locator("#learn-sampling .js-plotly-plot").count() == 0  # nothing is drawn before the tab opens
-    open_tab_anywhere(page, "Learn")
+    open_tab(page, "Learn")
     wait_for_every_figure(page)
     check_sections(page, "en")
     assert page.locator("#learn-note").inner_text().strip() == ""  # the example sentence fits
@@ -120,10 +111,10 @@ def test_learn_in_english_on_a_laptop(browser, server, tmp_path):
 
     # A new model (uploaded here) redraws the page; a sentence it cannot read gives way to one it can.
     small = tiny_checkpoint(tmp_path, "ab cd\n" * 20, n_embd=16, n_layer=1, n_head=1)
-    open_tab_anywhere(page, "Model")
+    open_tab(page, "Model")
     page.locator("#upload-model input[type=file]").set_input_files(str(small))
     page.get_by_text("it is now your session's model").wait_for(timeout=30_000)
-    open_tab_anywhere(page, "Learn")
+    open_tab(page, "Learn")
     page.wait_for_function(
         "() => document.querySelector('#learn-tokens').innerText.includes('× 16 =')", timeout=30_000
     )
@@ -137,7 +128,7 @@ def test_aprende_in_spanish_on_a_phone(browser, server, tmp_path):
     phone = dict(device_scale_factor=2, is_mobile=True, has_touch=True)
     context, page, watcher = open_page(browser, server[1], "es-ES", 390, 844, **phone)
     assert tab_names(page) == [text(f"tab.{tab}", "es") for tab in TABS]
-    open_tab_anywhere(page, "Aprende")
+    open_tab(page, "Aprende")
     wait_for_every_figure(page)
     check_sections(page, "es")
     assert "softmax de los logits" in page.locator("#learn-sampling").inner_text()

@@ -1,8 +1,8 @@
 """The Learn tab's logic: every figure of the page from ONE trace of the user's sentence.
 
     sentence = read(handle, "To be, or not to be")          # tokens, cut to what the page shows
-    views = page(handle, references(corpus), "To be...", Controls(), "es", Client())
-    views["softmax"]                                          # a Plotly figure, in Spanish
+    out = views(handle, references(corpus), "To be...", Controls(), "es", Client())
+    out["softmax"]                                            # a Plotly figure, in Spanish
 
 The model runs once per call, through gpt.trace (evaluation mode, no gradients: looking never
 changes the model); each section then reads the trace's tensors. Two small extras: the model
@@ -257,36 +257,31 @@ def alone_logits(handle: ModelHandle, sentence: Sentence) -> torch.Tensor:
     """What the model predicts after each token when it sees that token alone: (T, V)."""
     model = handle.model
     with threads.inference(), evaluation(model), torch.inference_mode():
-        idx = torch.tensor(sentence.ids, dtype=torch.long, device=handle.device).view(
-            -1, 1
-        )  # (T, 1): T sequences of one token
+        ids = torch.tensor(sentence.ids, dtype=torch.long, device=handle.device)
+        idx = ids.view(-1, 1)  # (T, 1): T sequences of one token
         logits, _ = model(idx)  # (T, 1, V)
     return logits[:, 0].float().cpu()
 
 
-def losses(logits: torch.Tensor, ids: list[int]) -> float | None:
+def mean_loss(logits: torch.Tensor, ids: list[int]) -> float | None:
     """Mean cross-entropy of logits (T, V) predicting each next token of ids; None for one token."""
     if len(ids) < 2:
         return None
     return F.cross_entropy(logits[:-1], torch.tensor(ids[1:])).item()
 
 
-def bigram_view(handle: ModelHandle, sentence: Sentence, tr_, lang: str, width_px):
+def bigram_view(handle: ModelHandle, sentence: Sentence, traced, lang: str, width_px):
     t_ = tr(lang)
     alone = alone_logits(handle, sentence)
-    p_alone, p_context = alone[-1].softmax(-1), tr_.logits[-1].softmax(-1)  # (V,) each
-    candidates = []
-    for i in (
-        p_context.topk(min(BIGRAM_TOP, p_context.numel())).indices.tolist()
-        + p_alone.topk(min(BIGRAM_TOP, p_alone.numel())).indices.tolist()
-    ):
-        if i not in candidates:
-            candidates.append(i)
+    p_alone, p_context = alone[-1].softmax(-1), traced.logits[-1].softmax(-1)  # (V,) each
+    k = min(BIGRAM_TOP, p_context.numel())
+    both = p_context.topk(k).indices.tolist() + p_alone.topk(k).indices.tolist()
+    candidates = list(dict.fromkeys(both))  # the whole sentence's likeliest first, each token once
     labels = [token_label(handle.tokenizer, i) for i in candidates]
     figure = bigram_figure(labels, p_alone[candidates], p_context[candidates], sentence.labels[-1], lang, width_px)
     V = handle.config.vocab_size
     stats = [(t_("bigram.uniform"), f"ln {V:,} = {math.log(V):.2f}")]
-    alone_loss, context_loss = losses(alone, sentence.ids), losses(tr_.logits, sentence.ids)
+    alone_loss, context_loss = mean_loss(alone, sentence.ids), mean_loss(traced.logits, sentence.ids)
     if alone_loss is None:
         note = f'<p class="learn-note">{t_("bigram.one_token")}</p>'
     else:
@@ -312,7 +307,7 @@ def cosine_similarity(rows: torch.Tensor) -> torch.Tensor:
     return unit @ unit.T  # (T, T)
 
 
-def embedding_views(handle: ModelHandle, sentence: Sentence, tr_, lang: str, widths):
+def embedding_views(handle: ModelHandle, sentence: Sentence, traced, lang: str, widths):
     table = handle.model.tok_emb.weight.detach().float().cpu()  # (V, C)
     centred, directions, share = principal_components(table)
     V = table.shape[0]
@@ -324,21 +319,22 @@ def embedding_views(handle: ModelHandle, sentence: Sentence, tr_, lang: str, wid
     scatter = embedding_figure(
         xy, labels, points, [i in mine for i in points], share.tolist(), lang, widths("embeddings")
     )
-    positions = positions_figure(cosine_similarity(tr_.pos_emb), lang, widths("positions"))
+    positions = positions_figure(cosine_similarity(traced.pos_emb), lang, widths("positions"))
     return scatter, positions
 
 
 # --- 4 and 5. attention --------------------------------------------------------------------
 
 
-def attention_views(handle: ModelHandle, sentence: Sentence, tr_, at: Focus, lang: str, widths) -> dict:
+def attention_views(handle: ModelHandle, sentence: Sentence, traced, at: Focus, lang: str, widths) -> dict:
     """Section 4 (one head, step by step) and section 5 (every head; concatenation and projection)."""
-    layer, h, t = tr_.layers[at.layer], at.head, at.position
+    layer, h, t = traced.layers[at.layer], at.head, at.position
     labels = sentence.labels
     heads_t = layer.heads_out[:, t]  # (H, hs): each head's output for the chosen token
     proj = handle.model.blocks[at.layer].attn.proj
     with threads.inference(), torch.inference_mode():
-        projected = proj(heads_t.reshape(-1).to(proj.weight.device, proj.weight.dtype)).float().cpu()  # (C,)
+        concat = heads_t.reshape(-1).to(proj.weight.device, proj.weight.dtype)  # (C,): the heads side by side
+        projected = proj(concat).float().cpu()  # (C,): what attention adds to the stream
     name = visible(labels[t])
     return {
         "qkv": qkv_figure(layer.q[h, t], layer.k[h], layer.v[h], labels, t, lang, widths("qkv")),
@@ -369,13 +365,12 @@ def top_units(hidden: torch.Tensor, k: int = UNITS_TOP) -> list[int]:
     return peak.topk(min(k, peak.numel())).indices.tolist()
 
 
-def feed_forward_views(handle: ModelHandle, sentence: Sentence, tr_, at: Focus, lang: str, widths):
-    layer, t = tr_.layers[at.layer], at.position
+def feed_forward_views(handle: ModelHandle, sentence: Sentence, traced, at: Focus, lang: str, widths):
+    layer, t = traced.layers[at.layer], at.position
     fc = handle.model.blocks[at.layer].mlp.fc
     with threads.inference(), torch.inference_mode():
-        pre = (
-            fc(layer.ln2_out[t].to(fc.weight.device, fc.weight.dtype)).float().cpu()
-        )  # (4C,): widened, before the GELU
+        normed = layer.ln2_out[t].to(fc.weight.device, fc.weight.dtype)  # (C,): what the MLP reads
+        pre = fc(normed).float().cpu()  # (4C,): widened, before the GELU
     units = top_units(layer.mlp_hidden)
     acts = layer.mlp_hidden[:, units].T  # (K, T)
     name = visible(sentence.labels[t])
@@ -393,10 +388,10 @@ def final_layer_norm(handle: ModelHandle, stream: torch.Tensor) -> torch.Tensor:
     return F.layer_norm(stream, stream.shape[-1:], ln.weight.float().cpu(), ln.bias.float().cpu(), ln.eps)
 
 
-def residual_views(handle: ModelHandle, sentence: Sentence, tr_, at: Focus, lang: str, widths):
+def residual_views(handle: ModelHandle, sentence: Sentence, traced, at: Focus, lang: str, widths):
     t_ = tr(lang)
-    stages, streams = [t_("norm.embeddings")], [tr_.layers[0].resid_in]
-    for i, layer in enumerate(tr_.layers):
+    stages, streams = [t_("norm.embeddings")], [traced.layers[0].resid_in]
+    for i, layer in enumerate(traced.layers):
         stages += [t_("norm.attn", layer=i), t_("norm.mlp", layer=i)]
         streams += [layer.resid_mid, layer.resid_out]
     norms = torch.stack([s.norm(dim=-1) for s in streams])  # (stages, T)
@@ -409,11 +404,11 @@ def residual_views(handle: ModelHandle, sentence: Sentence, tr_, at: Focus, lang
         widths("stream_norm"),
     )
     names, before, after = [], [], []
-    for i, layer in enumerate(tr_.layers):
+    for i, layer in enumerate(traced.layers):
         names += [t_("ln.name1", layer=i), t_("ln.name2", layer=i)]
         before += [layer.resid_in, layer.resid_mid]
         after += [layer.ln1_out, layer.ln2_out]
-    last = tr_.layers[-1].resid_out
+    last = traced.layers[-1].resid_out
     names.append(t_("ln.final"))
     before.append(last)
     after.append(final_layer_norm(handle, last))
@@ -433,14 +428,14 @@ def residual_views(handle: ModelHandle, sentence: Sentence, tr_, at: Focus, lang
 # --- 8. logit lens ------------------------------------------------------------------------
 
 
-def lens_rows(handle: ModelHandle, sentence: Sentence, tr_, at: Focus, lang: str) -> list[LensRow]:
+def lens_rows(handle: ModelHandle, sentence: Sentence, traced, at: Focus, lang: str) -> list[LensRow]:
     t_ = tr(lang)
     t = at.position
     target = sentence.ids[t + 1] if t + 1 < len(sentence.ids) else None
     rows = []
-    n_layer = len(tr_.layers)
+    n_layer = len(traced.layers)
     for stage in range(n_layer + 1):
-        probs = tr_.logit_lens[stage, t].softmax(-1)  # (V,)
+        probs = traced.logit_lens[stage, t].softmax(-1)  # (V,)
         best = probs.topk(min(LENS_TOP, probs.numel()))
         top = [(token_label(handle.tokenizer, i), p) for i, p in zip(best.indices.tolist(), best.values.tolist())]
         odds = None
@@ -457,12 +452,12 @@ def lens_rows(handle: ModelHandle, sentence: Sentence, tr_, at: Focus, lang: str
     return rows
 
 
-def logit_lens_view(handle: ModelHandle, sentence: Sentence, tr_, at: Focus, lang: str) -> str:
+def logit_lens_view(handle: ModelHandle, sentence: Sentence, traced, at: Focus, lang: str) -> str:
     t = at.position
     target = token_label(handle.tokenizer, sentence.ids[t + 1]) if t + 1 < len(sentence.ids) else None
     t_ = tr(lang)
     heading = f'<p class="learn-note">{t_("lens.heading", token=visible(sentence.labels[t]), position=t)}</p>'
-    return heading + logit_lens_html(lens_rows(handle, sentence, tr_, at, lang), target, lang)
+    return heading + logit_lens_html(lens_rows(handle, sentence, traced, at, lang), target, lang)
 
 
 # --- 9. from logits to a token -------------------------------------------------------------
@@ -499,9 +494,9 @@ def stage_titles(temperature: float, top_k: int | None, top_p: float | None, lan
     ]
 
 
-def sampling_view(handle: ModelHandle, sentence: Sentence, tr_, controls: Controls, lang: str, width_px):
+def sampling_view(handle: ModelHandle, sentence: Sentence, traced, controls: Controls, lang: str, width_px):
     s = parse_sampling(sentence.text, 0, controls.temperature, controls.top_k, controls.top_p, 0)
-    logits = tr_.logits[-1]  # (V,): at the end of the sentence
+    logits = traced.logits[-1]  # (V,): at the end of the sentence
     stages = sampling_stages(logits, s.temperature, s.top_k, s.top_p)
     shown = logits.topk(min(SAMPLING_TOP, logits.numel())).indices.tolist()
     bars = [torch.cat([p[shown], (1 - p[shown].sum()).clamp(min=0).view(1)]) for p in stages]  # (K + 1,) each
@@ -526,17 +521,17 @@ def dropped(vector: torch.Tensor, p: float, seed: int = 0) -> torch.Tensor:
     return vector * keep / (1 - p)
 
 
-def surprise_view(handle: ModelHandle, sentence: Sentence, tr_, lang: str, width_px):
+def surprise_view(handle: ModelHandle, sentence: Sentence, traced, lang: str, width_px):
     if len(sentence.ids) < 2:
         return None
-    s, p = surprise(tr_.logits, sentence.ids)
+    s, p = surprise(traced.logits, sentence.ids)
     return surprise_figure(sentence.labels, s, p, s.mean().item(), math.log(handle.config.vocab_size), lang, width_px)
 
 
-def dropout_view(handle: ModelHandle, sentence: Sentence, tr_, at: Focus, lang: str, width_px):
+def dropout_view(handle: ModelHandle, sentence: Sentence, traced, at: Focus, lang: str, width_px):
     t_ = tr(lang)
     p = handle.config.dropout or DROPOUT_EXAMPLE
-    vector = tr_.layers[0].resid_in[at.position]  # (C,): token + position, where GPT.stream applies self.drop
+    vector = traced.layers[0].resid_in[at.position]  # (C,): token + position, where GPT.stream applies self.drop
     note = "" if handle.config.dropout else t_("dropout.example", p=f"{p:g}")
     return dropout_figure(vector, dropped(vector, p), p, visible(sentence.labels[at.position]), lang, width_px, note)
 
@@ -550,7 +545,7 @@ def views(
     """The named views of the page (every one by default) for one sentence, from one trace.
     Raises ValueError when the model cannot read the sentence."""
     sentence = read(handle, sentence_text)
-    tr_ = run_trace(handle, sentence)
+    traced = run_trace(handle, sentence)
     at = focus(handle, sentence, controls)
 
     def widths(name: str):
@@ -562,21 +557,21 @@ def views(
     if "tokens" in wanted:
         out["tokens"] = tokens_view(handle, refs, sentence, lang)
     if wanted & {"bigram", "bigram_stats"}:
-        out["bigram"], out["bigram_stats"] = bigram_view(handle, sentence, tr_, lang, widths("bigram"))
+        out["bigram"], out["bigram_stats"] = bigram_view(handle, sentence, traced, lang, widths("bigram"))
     if wanted & {"embeddings", "positions"}:
-        out["embeddings"], out["positions"] = embedding_views(handle, sentence, tr_, lang, widths)
+        out["embeddings"], out["positions"] = embedding_views(handle, sentence, traced, lang, widths)
     if wanted & {"qkv", "scores", "softmax", "weighted_sum", "heads", "projection"}:
-        out.update(attention_views(handle, sentence, tr_, at, lang, widths))
+        out.update(attention_views(handle, sentence, traced, at, lang, widths))
     if wanted & {"gelu", "units"}:
-        out["gelu"], out["units"] = feed_forward_views(handle, sentence, tr_, at, lang, widths)
+        out["gelu"], out["units"] = feed_forward_views(handle, sentence, traced, at, lang, widths)
     if wanted & {"stream_norm", "layernorm"}:
-        out["stream_norm"], out["layernorm"] = residual_views(handle, sentence, tr_, at, lang, widths)
+        out["stream_norm"], out["layernorm"] = residual_views(handle, sentence, traced, at, lang, widths)
     if "logit_lens" in wanted:
-        out["logit_lens"] = logit_lens_view(handle, sentence, tr_, at, lang)
+        out["logit_lens"] = logit_lens_view(handle, sentence, traced, at, lang)
     if "sampling" in wanted:
-        out["sampling"] = sampling_view(handle, sentence, tr_, controls, lang, widths("sampling"))
+        out["sampling"] = sampling_view(handle, sentence, traced, controls, lang, widths("sampling"))
     if "surprise" in wanted:
-        out["surprise"] = surprise_view(handle, sentence, tr_, lang, widths("surprise"))
+        out["surprise"] = surprise_view(handle, sentence, traced, lang, widths("surprise"))
     if "dropout" in wanted:
-        out["dropout"] = dropout_view(handle, sentence, tr_, at, lang, widths("dropout"))
+        out["dropout"] = dropout_view(handle, sentence, traced, at, lang, widths("dropout"))
     return {name: out[name] for name in names}
