@@ -40,7 +40,7 @@ TEXTS = {
         "tiny vocabulary and long sequences. `bpe` (GPT-2's byte-pair encoding) merges frequent pieces into one "
         "token: shorter sequences, but thousands of tokens, and each costs a row of `n_embd` numbers in the "
         "embedding (the head reuses that same matrix: weight tying). BPE works on UTF-8 bytes, so a character "
-        "its vocabulary lacks, like “ñ” or “¿”, is spelled as its bytes: ‹C3›‹B1›."
+        "its vocabulary lacks, like “ñ” or “¿”, is spelled as its bytes (“ñ” is ‹C3›‹B1›)."
     ),
     # 2. The bigram baseline.
     "learn.s2.title": "## 2 · The baseline: a bigram model",
@@ -114,8 +114,8 @@ TEXTS = {
         "turns them into probabilities. Generating means drawing the next token from them, after three optional "
         "changes applied in this order, as the Generate tab does: the **temperature** $T$ divides the logits "
         "(below 1 sharpens, above 1 flattens; 0 always takes the likeliest token), **top-k** keeps the $k$ "
-        "likeliest tokens and **top-p** the fewest whose probabilities add up to $p$. The others get 0 and the "
-        "rest is renormalised."
+        "likeliest tokens, and **top-p** the fewest likeliest tokens whose probabilities add up to at least $p$. The "
+        "others get 0, and the rest is scaled back up to add up to 1."
     ),
     # 10. Loss and dropout.
     "learn.s10.title": "## 10 · Training: the loss and dropout",

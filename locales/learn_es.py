@@ -38,7 +38,7 @@ TEXTS = {
         "trozos frecuentes en un solo token: secuencias más cortas, pero miles de tokens, y cada uno cuesta una "
         "fila de `n_embd` números en el embedding (la cabeza de salida reutiliza esa misma matriz: pesos "
         "atados). BPE trabaja sobre los bytes de UTF-8, así que un carácter que falta en su vocabulario, como "
-        "«ñ» o «¿», se escribe con sus bytes: ‹C3›‹B1›."
+        "«ñ» o «¿», se escribe con sus bytes («ñ» es ‹C3›‹B1›)."
     ),
     # 2. La línea base de bigramas.
     "learn.s2.title": "## 2 · La línea base: un modelo de bigramas",
@@ -115,8 +115,8 @@ TEXTS = {
         "convierte en probabilidades. Generar es sacar el siguiente token de ellas, tras tres cambios opcionales "
         "aplicados en este orden, como hace la pestaña Generar: la **temperatura** $T$ divide los logits (por "
         "debajo de 1 afila, por encima aplana; 0 toma siempre el token más probable, voraz), **top-k** se queda "
-        "con los $k$ tokens más probables y **top-p** con los menos posibles cuyas probabilidades sumen $p$. Los "
-        "demás reciben 0 y el resto se renormaliza."
+        "con los $k$ tokens más probables, y **top-p** con el menor número de tokens más probables cuyas "
+        "probabilidades sumen al menos $p$. Los demás reciben 0, y el resto se reescala para volver a sumar 1."
     ),
     # 10. Pérdida y dropout.
     "learn.s10.title": "## 10 · El entrenamiento: la pérdida y el dropout",
