@@ -94,7 +94,11 @@ def sampling_figure(
         p = to_float32(probs).reshape(-1)
         layout["xaxis" + suffix] = dict(plain_axis(tickformat=".0%"), range=[0, 1.05], domain=xd, anchor="y" + suffix)
         layout["yaxis" + suffix] = dict(
-            plain_axis(showticklabels=col == 0), type="category", autorange="reversed", domain=yd, anchor="x" + suffix
+            plain_axis(showticklabels=col == 0, tickfont=dict(size=12)),  # the tokens: readable, not tick-sized
+            type="category",
+            autorange="reversed",
+            domain=yd,
+            anchor="x" + suffix,
         )
         colors = [BLUE] * (len(labels) - 1) + [GREY]
         data.append(
