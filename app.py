@@ -20,7 +20,7 @@ from gradio.i18n import I18nData
 from starlette.middleware import Middleware
 
 from locales import DEFAULT, text
-from ui import attention_tab, generate_tab, limits, model_tab, theme, threads, train_tab
+from ui import attention_tab, generate_tab, learn_tab, limits, model_tab, theme, threads, train_tab
 from ui.checkpoints import model_card
 from ui.clients import reported_width
 from ui.context import DEFAULT_MODEL, AppContext, create_context
@@ -97,6 +97,7 @@ def create_app(default_model_path=None, corpus_path=None) -> MiradorBlocks:
             attention = attention_tab.build(ctx)
             train = train_tab.build(ctx)
             model = model_tab.build(ctx)
+            learn = learn_tab.build(ctx)
 
         def model_changed(layer, attention_text, prompt, request: gr.Request = None):
             """Every view of 'the session's model' after it changed (trained, uploaded, reset); texts
@@ -132,13 +133,16 @@ def create_app(default_model_path=None, corpus_path=None) -> MiradorBlocks:
             concurrency_id="inference",
             concurrency_limit=threads.INFERENCE_CONCURRENCY,
         )
-        train.event.then(**changed).then(**redraw)
+        relearn_fn, relearn_inputs, relearn_outputs = learn.refresh
+        relearn = dict(redraw, fn=relearn_fn, inputs=relearn_inputs, outputs=relearn_outputs, preprocess=True)
+        train.event.then(**changed).then(**redraw).then(**relearn)
         for event in model.events:
-            event.success(**changed).then(**redraw)
+            event.success(**changed).then(**redraw).then(**relearn)
 
         def in_the_page_language(event):
             """After page load and a switch: every text the server wrote (the header, the model card,
-            the attention views, the next-token figure, the Train tab's plan...) in the page's language."""
+            the attention views, the next-token figure, the Train tab's plan, the Learn tab...) in the
+            page's language."""
             event.then(**changed).then(**redraw).then(**attention.relabel)
             event.then(**generate.relabel)
             event.then(**train.relabel)
@@ -166,6 +170,7 @@ def create_app(default_model_path=None, corpus_path=None) -> MiradorBlocks:
 
         switched = switch.input(switch_language, switch, None, js=SWITCH_JS, api_visibility="private", queue=False)
         in_the_page_language(switched)
+        switched.then(**relearn)
         # The page re-translates the tabs it has shown; the others' names are sent again to be re-read.
         tabs = [block for block in demo.blocks.values() if isinstance(block, gr.Tab)]
         switched.then(

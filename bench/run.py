@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import Section, fmt, load_average, machine_info  # noqa: E402
 
 # Order: the in-process CPU benchmarks first, then those that start the app, then the GPU.
-BENCHMARKS = ["time_to_quality", "train_speed", "generation", "attention", "surprise", "ddp", "app_startup", "app_time_to_quality", "sharing", "gpu"]
+BENCHMARKS = ["time_to_quality", "train_speed", "generation", "attention", "learn_page", "surprise", "ddp", "app_startup", "app_time_to_quality", "sharing", "gpu"]
 HEADLINE_KEYS = [
     "train_speedup",
     "seconds_to_val_1_90",
@@ -34,6 +34,7 @@ HEADLINE_KEYS = [
     "gen_speedup_large",
     "gen_speedup_long",
     "attention_ms_128",
+    "learn_page_ms",
     "app_ready_s",
     "app_idle_rss_mb",
 ]

@@ -17,7 +17,7 @@ clients read); `translate_error` turns one into Spanish for a Spanish page, sent
 with es.py's ERRORS: pairs of an English template and its Spanish template, where {name} stands
 for any text. A sentence no template knows stays English.
 
-To add a language: copy es.py to xx.py, translate every value (keys and {placeholders} stay) and
+To add a language: copy es.py to xx.py (and learn_es.py to learn_xx.py, the Learn tab's part), translate every value (keys and {placeholders} stay) and
 the Spanish side of its ERRORS, import it below (CATALOGUES, ERROR_TEMPLATES), add "xx" to
 LANGUAGES and its name to ui/i18n.py LANGUAGE_NAMES; tests/test_i18n.py checks that the keys and
 placeholders match. language_from_header then picks it for browsers that ask for it first.

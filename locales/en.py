@@ -5,6 +5,8 @@ text(key, lang, **params). Static text (labels, help, Markdown) goes to the brow
 I18n translates it; a static key with placeholders is filled in first (ui/i18n.py static(key, **params)).
 """
 
+from .learn_en import TEXTS as LEARN
+
 TEXTS = {
     # --- the page's header and language switch (app.py) ---
     "header": "# Mirador: a GPT you can train and look inside\nBuilt from scratch following Karpathy's *Let's build GPT*. **Model:** {model} · **Runs on:** {device}",
@@ -245,4 +247,5 @@ TEXTS = {
     "viz.surprise.guesses": "the model expected:",
     "viz.surprise.guess": "{piece}  {probability:.1%}",
     "viz.surprise.first": "the first token: nothing before it to predict it from",
+    **LEARN,  # the Learn tab (learn_en.py)
 }

@@ -6,6 +6,8 @@ ERRORS traduce los mensajes de error, que se escriben en inglés (los lee tambi�
 API): pares (plantilla inglesa, plantilla española); {nombre} es cualquier texto.
 """
 
+from .learn_es import TEXTS as LEARN
+
 TEXTS = {
     # --- la cabecera y el selector de idioma (app.py) ---
     "header": "# Mirador: un GPT que puedes entrenar y mirar por dentro\nConstruido desde cero siguiendo *Let's build GPT* de Karpathy. **Modelo:** {model} · **Se ejecuta en:** {device}",
@@ -250,6 +252,7 @@ TEXTS = {
     "viz.surprise.guesses": "el modelo esperaba:",
     "viz.surprise.guess": "{piece}  {probability:.1%}",
     "viz.surprise.first": "el primer token: no hay nada antes con qué predecirlo",
+    **LEARN,  # the Learn tab (learn_es.py)
 }
 
 # Sentence by sentence; the first template that matches wins, so the specific come before the

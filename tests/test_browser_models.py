@@ -188,6 +188,11 @@ def test_bpe_pieces_of_a_character_are_drawn_as_bytes_not_replacement_marks(brow
     texts, titles = page.eval_on_selector_all("#tokens .tok", "els => [els.map(e => e.innerText), els.map(e => e.title)]")
     assert not any("\ufffd" in t for t in texts) and sum("‹" in t for t in texts) >= 8
     assert any("a piece of “¿”" in t for t in titles) and any("a piece of “🌮”" in t for t in titles)
+    # The grid is its own event, which may land after the tokens: wait for this sentence's first label ("¿" in bytes).
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#attention-grid .xtick text')].some(e => e.textContent.startsWith('0:‹'))",
+        timeout=30_000,
+    )
     ticks = page.eval_on_selector_all("#attention-grid .xtick text", "els => els.map(e => e.textContent)")
     assert ticks and not any("\ufffd" in t for t in ticks)
     open_tab(page, "Generate")
