@@ -184,6 +184,7 @@ TEXTS = {
     "learn.fig.positions.cosine": "cosine",
     "learn.fig.positions.axis": "position",
     "learn.fig.positions.hover": "positions %{y} and %{x}: %{z:.2f}",
+    "learn.fig.gelu.curve": "GELU",
     "learn.fig.gelu.title": "GELU on the {wide} hidden units of “{token}” (widened from {narrow})",
     "learn.fig.gelu.before": "before the GELU",
     "learn.fig.gelu.after": "after",

@@ -185,6 +185,7 @@ TEXTS = {
     "learn.fig.positions.cosine": "coseno",
     "learn.fig.positions.axis": "posición",
     "learn.fig.positions.hover": "posiciones %{y} y %{x}: %{z:.2f}",
+    "learn.fig.gelu.curve": "GELU",
     "learn.fig.gelu.title": "GELU sobre las {wide} unidades ocultas de «{token}» (ensanchado desde {narrow})",
     "learn.fig.gelu.before": "antes de la GELU",
     "learn.fig.gelu.after": "después",

@@ -49,6 +49,11 @@ SAME_IN_SPANISH = {
     "attention.tokens.one", "attention.tokens.many", "attention.tokens.chip", "train.plan.invalid",
     "model.card.context.value", "model.card.tokenizer.value", "model.card.field.tokens_per_s", "model.card.no",
     "viz.surprise.guess",
+    # The Learn tab's code names, symbols and loanwords (the glossary keeps token, embedding, top-k).
+    "learn.sampling.top_k", "learn.sampling.top_p", "learn.fig.tokens.id", "learn.fig.tokens.length",
+    "learn.fig.tokens.embedding", "learn.fig.tokens.example_char", "learn.fig.tokens.count", "learn.fig.sum.row",
+    "learn.fig.norm.embeddings", "learn.fig.norm.mlp", "learn.fig.ln.final", "learn.fig.sampling.top_k",
+    "learn.fig.sampling.top_p", "learn.fig.surprise.axis", "learn.fig.surprise.uniform", "learn.fig.gelu.curve",
 }
 
 

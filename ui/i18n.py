@@ -13,6 +13,8 @@ The strings themselves live in locales/ (one catalogue per language).
 
 from __future__ import annotations
 
+import re
+
 import gradio as gr
 
 from locales import CATALOGUES, LANGUAGES, language_from_header, supported, text
@@ -42,6 +44,10 @@ async (lang) => {
 """
 
 
+_MATH = re.compile(r"\$\$.*?\$\$|\$[^$]*\$", re.DOTALL)  # an equation's braces ($\\sqrt{d}$) are LaTeX, not placeholders
+_PLACEHOLDER = re.compile(r"\{\w+(?:[:!][^{}]*)?\}")
+
+
 def static(key: str, **params):
     """A static string, translated in the browser (labels, info, Markdown values, choices' labels).
     With params, the key's template is filled in once, in every language, for the browser."""
@@ -50,7 +56,7 @@ def static(key: str, **params):
             filled = text(key, lang, **params)
             known = I18N.translations[lang].setdefault(key, filled)
             assert known == filled, f"static({key!r}) was filled in twice with different values"
-    elif any("{" in CATALOGUES[lang][key] for lang in LANGUAGES):
+    elif any(_PLACEHOLDER.search(_MATH.sub("", CATALOGUES[lang][key])) for lang in LANGUAGES):
         raise ValueError(f"{key!r} has placeholders: give static() their values")
     return I18N(key)
 

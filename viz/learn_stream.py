@@ -103,13 +103,13 @@ def gelu_figure(
     low, high = min(float(pre.min(initial=0.0)), -3.0) - 0.3, max(float(pre.max(initial=0.0)), 3.0) + 0.3
     curve = np.linspace(low, high, 160, dtype=np.float32)
     title = t_("gelu.title", token=token_label, wide=pre.size, narrow=n_embd)
-    legend = ["GELU", t_("gelu.units", n=pre.size)]
+    legend = [t_("gelu.curve"), t_("gelu.units", n=pre.size)]
     layout = frame(title, 340, width_px, left=50, top=70, bottom=50, legend=legend)
     layout["xaxis"] = plain_axis(title=dict(text=t_("gelu.before")), zeroline=True)
     layout["yaxis"] = plain_axis(title=dict(text=t_("gelu.after")), zeroline=True)
     data = [
         go.Scatter(
-            x=curve, y=_gelu(curve), mode="lines", name="GELU", line=dict(color="#888", width=2), hoverinfo="skip"
+            x=curve, y=_gelu(curve), mode="lines", name=t_("gelu.curve"), line=dict(color="#888", width=2), hoverinfo="skip"
         ),
         go.Scatter(
             x=pre,
