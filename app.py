@@ -10,6 +10,7 @@ The bundled model is MIRADOR_MODEL (default assets/shakespeare-char.safetensors)
 from __future__ import annotations
 
 import os
+import signal
 
 # isort: off
 import ui  # noqa: F401  (first: it switches analytics and telemetry off before gradio is imported)
@@ -114,7 +115,12 @@ def create_app(default_model_path=None, corpus_path=None) -> MiradorBlocks:
     return demo
 
 
+def _stop_on_sigterm(signum, frame):
+    raise KeyboardInterrupt  # Gradio closes its server, then the exit handlers run (ui/workdir.py)
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)  # the way services are stopped: exit cleanly
     demo = create_app()
     demo.queue(default_concurrency_limit=1)
     demo.launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))

@@ -3,11 +3,10 @@ several apps side by side with their own models)."""
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import attention, checkpoints
+from . import attention, checkpoints, workdir
 from .plan import StepTimer, TextInfo, text_info
 from .sessions import SessionRegistry
 from .training_queue import TrainingQueue
@@ -26,14 +25,14 @@ class AppContext:
     corpus_info: TextInfo | None
 
 
-def create_context(default_model_path=None, corpus_path=None, workdir=None) -> AppContext:
+def create_context(default_model_path=None, corpus_path=None, sessions_folder=None) -> AppContext:
     corpus = Path(corpus_path or CORPUS).read_text(encoding="utf-8")
     default = checkpoints.load_bundled(default_model_path or DEFAULT_MODEL, corpus)
-    workdir = Path(workdir or tempfile.mkdtemp(prefix="mirador-sessions-"))
+    sessions_folder = Path(sessions_folder or workdir.create())  # removed at exit (ui/workdir.py)
     warm_up = default.tokenizer.decode(list(range(min(8, default.tokenizer.vocab_size))))
     attention.grid_figure(default, warm_up, 0)  # the first forward and figure pay one-off costs
     return AppContext(
-        registry=SessionRegistry(default=default, workdir=workdir),
+        registry=SessionRegistry(default=default, workdir=sessions_folder),
         queue=TrainingQueue(),
         timer=StepTimer(),
         corpus=corpus,
