@@ -53,14 +53,18 @@ class MiradorBlocks(gr.Blocks):
             run_history=False,
             footer_links=["api", "settings"],
             max_file_size=limits.MAX_UPLOAD_BYTES,
+            # Every /train call holds a Gradio worker while it runs or waits in our queue (up to
+            # slots + the waiting cap), beside the requests: Gradio must have a worker for each.
+            max_threads=max(40, threads.TRAINING_SLOTS + limits.MAX_WAITING_TRAININGS + threads.INFERENCE_CONCURRENCY + 16),
             app_kwargs={"middleware": [Middleware(RefuseRemoteFiles)]},
         )
         return super().launch(**{**defaults, **kwargs})
 
 
-def create_app(default_model_path=None, corpus_path=None) -> MiradorBlocks:
-    """Build the app (its own sessions, queue and bundled model); launch() to serve it."""
-    ctx = create_context(default_model_path or os.environ.get("MIRADOR_MODEL") or DEFAULT_MODEL, corpus_path)
+def create_app(default_model_path=None, corpus_path=None, training_slots=None) -> MiradorBlocks:
+    """Build the app (its own sessions, queue and bundled model); launch() to serve it.
+    training_slots: trainings at once (default ui/threads.TRAINING_SLOTS)."""
+    ctx = create_context(default_model_path or os.environ.get("MIRADOR_MODEL") or DEFAULT_MODEL, corpus_path, training_slots=training_slots)
     with MiradorBlocks(title=TITLE, delete_cache=(3600, 3600)) as demo:
         top = gr.Markdown(header(ctx), elem_id="header")
         with gr.Tabs():

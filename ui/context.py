@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import attention, checkpoints, workdir
+from . import attention, checkpoints, threads, workdir
 from .plan import StepTimer, TextInfo, text_info
 from .sessions import SessionRegistry
 from .training_queue import TrainingQueue
@@ -25,7 +25,7 @@ class AppContext:
     corpus_info: TextInfo | None
 
 
-def create_context(default_model_path=None, corpus_path=None, sessions_folder=None) -> AppContext:
+def create_context(default_model_path=None, corpus_path=None, sessions_folder=None, training_slots=None) -> AppContext:
     corpus = Path(corpus_path or CORPUS).read_text(encoding="utf-8")
     default = checkpoints.load_bundled(default_model_path or DEFAULT_MODEL, corpus)
     sessions_folder = Path(sessions_folder or workdir.create())  # removed at exit (ui/workdir.py)
@@ -33,7 +33,7 @@ def create_context(default_model_path=None, corpus_path=None, sessions_folder=No
     attention.grid_figure(default, warm_up, 0)  # the first forward and figure pay one-off costs
     return AppContext(
         registry=SessionRegistry(default=default, workdir=sessions_folder),
-        queue=TrainingQueue(),
+        queue=TrainingQueue(slots=training_slots or threads.TRAINING_SLOTS),
         timer=StepTimer(),
         corpus=corpus,
         corpus_info=text_info(corpus),

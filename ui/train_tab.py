@@ -11,7 +11,7 @@ from gpt.presets import preset as preset_settings
 from gpt.settings import FORM_FIELDS, TrainingSettings
 from viz import loss_curve
 
-from . import checkpoints, limits, plan, train_form, training
+from . import checkpoints, plan, train_form, training
 from .context import AppContext
 from .errors import user_errors
 from .sessions import session_id
@@ -21,7 +21,7 @@ INTRO = """
 the **loss** (how surprised the model is by the next token: it falls as the model learns), the **samples**
 (noise, then letters, then words) and the **attention** of one layer on a fixed sentence (each head starts
 uniform and learns where to look). **Stop** keeps the model as it is; either way it becomes *your* model for
-the other tabs. One training runs at a time; others wait in line.
+the other tabs. {at_once}; others wait in line.
 """
 
 
@@ -50,7 +50,7 @@ def _form_input(name: str, value):
 def build(ctx: AppContext) -> TrainTab:
     defaults = train_form.DEFAULTS
     with gr.Tab("Train", id="train"):
-        gr.Markdown(INTRO)
+        gr.Markdown(INTRO.format(at_once="One training runs at a time" if ctx.queue.slots == 1 else f"{ctx.queue.slots} trainings run at a time"))
         with gr.Row(equal_height=False):
             with gr.Column(scale=2, min_width=300):
                 text = gr.Textbox(label="Training text", lines=5, max_lines=8, placeholder="Paste some text here…")
@@ -185,8 +185,11 @@ def build(ctx: AppContext) -> TrainTab:
         [status, loss, samples, probe],
         api_name="train",
         preprocess=False,
+        # No limit in Gradio: a limit would hold the calls beyond it in Gradio's own queue, unseen
+        # by ours (no "Waiting" message, no refusal, Stop unable to find them). Our TrainingQueue
+        # orders them, refuses beyond its cap at once, and holds at most slots + cap of them.
         concurrency_id="train",
-        concurrency_limit=limits.MAX_WAITING_TRAININGS + 1,  # our TrainingQueue orders them
+        concurrency_limit=None,
         show_progress="minimal",
         show_progress_on=[status],
     )

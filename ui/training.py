@@ -27,7 +27,7 @@ from .gpu import on_gpu
 from .plan import StepTimer
 from .sessions import ModelHandle, SessionRegistry
 from .train_form import TrainRequest
-from .training_queue import TrainingJob, TrainingQueue
+from .training_queue import FINISHING, PREPARING, WAITING, TrainingJob, TrainingQueue
 
 UPDATE_INTERVAL_S = 0.5  # at most about two UI updates a second, plus one per evaluation
 SAMPLE_CHARS = 240  # length of the sample written at each evaluation
@@ -99,14 +99,18 @@ class _History:
 
 
 def stop_training(registry: SessionRegistry, queue: TrainingQueue, sid: str) -> str:
+    """Stop this session's training, whatever state it is in (ui/training_queue.py)."""
     job = registry.job(sid)
     if job is None:
-        return "Nothing to stop: no training is running in this session."
-    job.stop()
+        return "Nothing to stop: no training is running or waiting in this session."
+    state = job.stop()
+    if state in (PREPARING, WAITING):
+        queue.leave(job)  # the ones behind move up at once; this job never runs
+        return "Cancelled: your training had not started. Your model is unchanged."
     queue.wake()
-    return (
-        "Stopping after the current step…" if job.trainer is not None else "Cancelled: your training had not started."
-    )
+    if state == FINISHING:
+        return "Your training has already finished: its model is being saved as your session's model."
+    return "Stopping after the current step…"
 
 
 def set_watch_layer(registry: SessionRegistry, sid: str, layer) -> None:
@@ -120,21 +124,24 @@ def set_watch_layer(registry: SessionRegistry, sid: str, layer) -> None:
 
 def train(registry: SessionRegistry, queue: TrainingQueue, timer: StepTimer, sid: str, request: TrainRequest):
     """Queue, train and hand over the model: a generator of TrainUpdates."""
-    prepared = prepare(request, timer)  # errors here come before queueing
     job = TrainingJob(sid, watch_layer=request.watch_layer)
-    registry.begin_job(sid, job)
+    registry.begin_job(sid, job)  # from here on Stop finds the job
     try:
-        queue.join(job)
+        prepared = prepare(request, timer)  # errors here come before queueing
+        if not job.cancelled:
+            queue.join(job)
         for position in queue.wait_turn(job):
             ahead = "1 training is" if position == 1 else f"{position} trainings are"
+            at_once = "one runs at a time" if queue.slots == 1 else f"{queue.slots} run at a time"
             yield TrainUpdate(
-                status=f"**Waiting:** {ahead} ahead of yours (one runs at a time). Press Stop to leave the queue."
+                status=f"**Waiting:** {ahead} ahead of yours ({at_once}). Press Stop to leave the queue."
             )
-        if job.cancelled:
+        if not job.start():
             yield TrainUpdate(status="Cancelled before it started. Your model is unchanged.", finished=True)
             return
         for update in run_on_device(job, prepared):
             if update.model is not None:  # the last update: hand the model to the session
+                job.finish()
                 handle = _hand_over(registry, job, prepared, update.model, update.meta)
                 status = update.status if handle else "The session ended, so the trained model was discarded."
                 update = TrainUpdate(
@@ -196,15 +203,18 @@ def run_on_device(job: TrainingJob, prepared: Prepared):
 
     No session state is touched here, so on a ZeroGPU Space (where this runs in a GPU
     worker process) the model comes back through the yielded update."""
+    with threads.training():  # counted among the trainings sharing the cores until the generator ends
+        yield from _run(job, prepared)
+
+
+def _run(job: TrainingJob, prepared: Prepared):
     request, tokenizer = prepared.request, prepared.tokenizer
     s = request.settings
     threads.for_training()
     torch.manual_seed(s.seed)
     model = GPT(prepared.config)
     trainer = Trainer(model, prepared.train_ids, prepared.val_ids, prepared.train_config)
-    job.trainer = trainer
-    if job.cancelled:
-        trainer.stop()
+    job.attach(trainer)
     probe_ids = _probe(tokenizer, request.text, prepared.config.block_size)
     probe_pieces = token_pieces(tokenizer, probe_ids)
     history, attention, last_yield = _History(), None, 0.0
