@@ -19,7 +19,7 @@ import gradio as gr
 # isort: on
 from starlette.middleware import Middleware
 
-from ui import attention_tab, generate_tab, limits, model_tab, theme, threads, train_tab
+from ui import attention_tab, generate_tab, limits, memory, model_tab, theme, threads, train_tab
 from ui.checkpoints import model_card
 from ui.context import DEFAULT_MODEL, AppContext, create_context
 from ui.sessions import session_id
@@ -53,6 +53,7 @@ class MiradorBlocks(gr.Blocks):
             run_history=False,
             footer_links=["api", "settings"],
             max_file_size=limits.MAX_UPLOAD_BYTES,
+            state_session_capacity=limits.MAX_GRADIO_SESSION_STATES,
             # Every /train call holds a Gradio worker while it runs or waits in our queue (up to
             # slots + the waiting cap), beside the requests: Gradio must have a worker for each.
             max_threads=max(40, threads.TRAINING_SLOTS + limits.MAX_WAITING_TRAININGS + threads.INFERENCE_CONCURRENCY + 16),
@@ -113,6 +114,7 @@ def create_app(default_model_path=None, corpus_path=None, training_slots=None) -
         def end_session(request: gr.Request):
             """The tab closed: stop its training, free its model and files."""
             ctx.registry.end(session_id(request))
+            memory.trim_when_quiet()
 
         demo.unload(end_session)
     demo.context = ctx  # for tests and tools: the sessions, queue and bundled model

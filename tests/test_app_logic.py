@@ -4,6 +4,7 @@ uploads. Tiny models only; no server."""
 from __future__ import annotations
 
 import pickle
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -497,6 +498,25 @@ def test_thread_policy_training_takes_every_core_until_a_request_runs(monkeypatc
         assert threads.training_threads() == 2
     finally:
         torch.set_num_threads(before)
+
+
+def test_memory_is_given_back_once_the_app_is_quiet_never_during_a_request(monkeypatch):
+    from ui import memory
+
+    monkeypatch.setattr(memory, "QUIET_S", 0.05)
+    monkeypatch.setattr(threads, "QUIET_S", 0.0)
+    trimmed = []
+    monkeypatch.setattr(memory, "release_memory", lambda: trimmed.append(time.monotonic()))
+    with threads.inference():
+        memory.trim_when_quiet()  # a session ended while a request runs
+        time.sleep(0.3)
+        assert trimmed == []
+    ended = time.monotonic()  # the request's end asks for a trim too
+    deadline = ended + 10
+    while not trimmed and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.2)
+    assert len(trimmed) == 1 and trimmed[0] - ended >= 0.05  # once, after the quiet time
 
 
 def test_a_request_that_fails_still_ends(monkeypatch):

@@ -44,6 +44,8 @@ import torch
 
 from gpt.device import cpu_cores, describe
 
+from . import memory
+
 
 def _from_env(name: str, default: int) -> int:
     return _from_env_map(os.environ, name, default)
@@ -153,6 +155,7 @@ def inference():
         with _lock:
             _running_requests -= 1
             _last_request_end = time.monotonic()
+        memory.trim_when_quiet()
 
 
 def describe_policy() -> str:

@@ -8,8 +8,6 @@ normally, with a final evaluation, and the model it reached becomes the session'
 
 from __future__ import annotations
 
-import ctypes
-import gc
 import time
 from dataclasses import dataclass, field
 
@@ -24,6 +22,7 @@ from viz import loss_curve
 from . import limits, threads
 from .attention import attention_maps, probe_figure, token_pieces
 from .gpu import on_gpu
+from .memory import release_memory
 from .plan import StepTimer
 from .sessions import ModelHandle, SessionRegistry
 from .train_form import TrainRequest
@@ -152,18 +151,6 @@ def train(registry: SessionRegistry, queue: TrainingQueue, timer: StepTimer, sid
         queue.leave(job)
         registry.end_job(sid, job)
         release_memory()
-
-
-def release_memory() -> None:
-    """Give the memory a finished training used (optimizer state, activations) back to the OS.
-
-    Python frees it, but glibc's allocator keeps most of it for reuse, so the process would
-    stay at its high-water mark; malloc_trim returns it. Nothing happens off glibc."""
-    gc.collect()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
 
 
 def _status(event, settings: TrainingSettings) -> str:
