@@ -149,20 +149,39 @@ def test_two_slots_run_two_trainings_at_once_and_the_third_waits(registry, timer
 # --- Stop in every state ---------------------------------------------------------------------------
 
 
-def test_stop_while_preparing_cancels_before_the_queue(registry, timer, monkeypatch):
+def test_stop_before_the_line_or_while_preparing_cancels_it(registry, timer, monkeypatch):
     queue, runs, answers = training_queue.TrainingQueue(slots=1), Runs(monkeypatch), []
-    real = training.prepare
+    real_join, real_prepare = queue.join, training.prepare
+
+    def stop_then_join(job):  # Stop arrives between the registration and the line
+        answers.append((job.state, training.stop_training(registry, queue, job.sid)))
+        real_join(job)
 
     def prepare_then_stop(req, t):  # Stop arrives while the text is being tokenized
-        answers.append(training.stop_training(registry, queue, "a"))
-        return real(req, t)
+        answers.append((registry.job("b").state, training.stop_training(registry, queue, "b")))
+        return real_prepare(req, t)
 
+    monkeypatch.setattr(queue, "join", stop_then_join)
+    first = list(training.train(registry, queue, timer, "a", request()))
+    monkeypatch.setattr(queue, "join", real_join)
     monkeypatch.setattr(training, "prepare", prepare_then_stop)
-    updates = list(training.train(registry, queue, timer, "a", request()))
-    assert "Cancelled: your training had not started" in answers[0]
-    assert [u.status for u in updates] == ["Cancelled before it started. Your model is unchanged."]
-    assert runs.sids == [] and len(queue) == 0 and registry.job("a") is None
-    assert registry.model("a") is registry.default
+    second = list(training.train(registry, queue, timer, "b", request()))
+    assert [state for state, _ in answers] == [training_queue.PREPARING, training_queue.WAITING]
+    assert all("Cancelled: your training had not started" in answer for _, answer in answers)
+    for updates in (first, second):
+        assert [u.status for u in updates] == ["Cancelled before it started. Your model is unchanged."]
+    assert runs.sids == [] and len(queue) == 0 and registry.job("a") is registry.job("b") is None
+    assert registry.model("a") is registry.model("b") is registry.default
+
+
+def test_a_refused_training_does_no_work(registry, timer, monkeypatch):
+    queue = training_queue.TrainingQueue(slots=1, max_waiting=0)
+    queue.join(training_queue.TrainingJob("x"))  # the one slot is taken, nobody may wait
+    prepared = []
+    monkeypatch.setattr(training, "prepare", lambda *args: prepared.append(args))
+    with pytest.raises(ValueError, match="0 trainings are already waiting \\(the limit is 0\\)"):
+        next(training.train(registry, queue, timer, "a", request()))
+    assert prepared == [] and registry.job("a") is None  # refused before its text was tokenized
 
 
 def test_a_waiting_job_stopped_never_runs(registry, timer, monkeypatch):

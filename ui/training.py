@@ -126,9 +126,8 @@ def train(registry: SessionRegistry, queue: TrainingQueue, timer: StepTimer, sid
     job = TrainingJob(sid, watch_layer=request.watch_layer)
     registry.begin_job(sid, job)  # from here on Stop finds the job
     try:
-        prepared = prepare(request, timer)  # errors here come before queueing
-        if not job.cancelled:
-            queue.join(job)
+        queue.join(job)  # refused at once when the line is full, before any work
+        prepared = prepare(request, timer)  # while in line; its errors end the run before it starts
         for position in queue.wait_turn(job):
             ahead = "1 training is" if position == 1 else f"{position} trainings are"
             at_once = "one runs at a time" if queue.slots == 1 else f"{queue.slots} run at a time"

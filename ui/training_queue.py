@@ -95,10 +95,9 @@ class TrainingQueue:
     def join(self, job: TrainingJob) -> None:
         """Get in line, or be refused at once when max_waiting are already waiting."""
         with self._cond:
-            waiting = max(0, len(self._order) - self.slots)
-            if waiting >= self.max_waiting:
+            if len(self._order) >= self.slots + self.max_waiting:  # every slot taken, the line full
                 raise ValueError(
-                    f"{waiting} trainings are already waiting (the limit is {self.max_waiting}). "
+                    f"{len(self._order) - self.slots} trainings are already waiting (the limit is {self.max_waiting}). "
                     "Try again in a few minutes."
                 )
             self._order.append(job)
