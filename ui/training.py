@@ -127,7 +127,7 @@ def train(registry: SessionRegistry, queue: TrainingQueue, timer: StepTimer, sid
     registry.begin_job(sid, job)  # from here on Stop finds the job
     try:
         queue.join(job)  # refused at once when the line is full, before any work
-        prepared = prepare(request, timer)  # while in line; its errors end the run before it starts
+        prepared = None if job.cancelled else prepare(request, timer)  # in line; its errors end the run
         for position in queue.wait_turn(job):
             ahead = "1 training is" if position == 1 else f"{position} trainings are"
             at_once = "one runs at a time" if queue.slots == 1 else f"{queue.slots} run at a time"

@@ -95,6 +95,8 @@ class TrainingQueue:
     def join(self, job: TrainingJob) -> None:
         """Get in line, or be refused at once when max_waiting are already waiting."""
         with self._cond:
+            if job.cancelled:  # stopped before it got here: it takes no place
+                return
             if len(self._order) >= self.slots + self.max_waiting:  # every slot taken, the line full
                 raise ValueError(
                     f"{len(self._order) - self.slots} trainings are already waiting (the limit is {self.max_waiting}). "
