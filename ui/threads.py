@@ -26,8 +26,10 @@ rest). MIRADOR_TRAINING_SLOTS sets the count. Otherwise, on a CPU, cores // thre
 a slot per core. The running trainings share the cores: each takes its share of the policy
 above (n running on C cores: C // n threads, (C - 1) // n while a request runs, at least 1), so
 a training alone still has every core, and with all S slots busy each has C // S. On the 2-core
-CPU a class of 30 was served sooner by two trainings of one thread each than by one of two
-(bench/load.py --classroom, bench/RESULTS.md): a small model's step splits poorly over threads.
+CPU a class of 30 had its models sooner with two slots of one thread each than with one of two
+(15.5 against 23.7 minutes; bench/load.py --classroom, bench/RESULTS.md), each run stopping at
+its time budget with fewer steps, and a one-thread training cannot stall at OpenMP's barrier when
+other work takes a core.
 On CUDA the default is 1 until bench/gpu.py's slot probe has been run on that GPU: it reports how
 many small trainings run at once before each one slows by more than 1.5x, the value to put in
 MIRADOR_TRAINING_SLOTS.
@@ -47,11 +49,7 @@ from gpt.device import cpu_cores, describe
 from . import memory
 
 
-def _from_env(name: str, default: int) -> int:
-    return _from_env_map(os.environ, name, default)
-
-
-def _from_env_map(environ, name: str, default: int) -> int:
+def _from_env(name: str, default: int, environ=os.environ) -> int:
     try:
         return max(1, int(environ.get(name, default)))
     except ValueError:
@@ -78,7 +76,7 @@ def training_slots(cores: int, cuda: bool, environ=os.environ) -> int:
         return slots
     if cuda:
         return 1
-    per_training = _from_env_map(environ, "MIRADOR_TRAIN_THREADS", THREADS_PER_TRAINING)
+    per_training = _from_env("MIRADOR_TRAIN_THREADS", THREADS_PER_TRAINING, environ)
     return max(1, cores // per_training)
 
 
