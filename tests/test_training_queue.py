@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
+from types import SimpleNamespace
 
 import pytest
 import torch
@@ -26,6 +27,16 @@ pytestmark = [
 AB = "ab" * 200
 
 
+@pytest.fixture(autouse=True)
+def quick_runs(monkeypatch):
+    """Tiny runs: a short sample at each evaluation, and one thread per training (two threads on
+    tiny tensors mostly wait for each other, badly so on a busy machine). Tests of the thread
+    policy set their own."""
+    monkeypatch.setattr(training, "SAMPLE_CHARS", 24)
+    monkeypatch.setattr(threads, "_FIXED_TRAIN", True)
+    monkeypatch.setattr(threads, "TRAIN_THREADS_ALONE", 1)
+
+
 @pytest.fixture
 def registry(tmp_path) -> SessionRegistry:
     tokenizer = make_tokenizer("char", AB)
@@ -37,9 +48,8 @@ def registry(tmp_path) -> SessionRegistry:
 
 @pytest.fixture(scope="module")
 def timer():
-    from ui import plan
-
-    return plan.StepTimer("cpu")
+    """A step-time estimate without the StepTimer's calibration run (it only spaces evaluations)."""
+    return SimpleNamespace(seconds=lambda config, batch_size: 0.005, device=torch.device("cpu"))
 
 
 def request(**overrides) -> train_form.TrainRequest:
@@ -120,9 +130,10 @@ def test_two_slots_run_two_trainings_at_once_and_the_third_waits(registry, timer
                 yield event
 
     monkeypatch.setattr(training, "Trainer", MeetingTrainer)
-    monkeypatch.setattr(threads, "_FIXED_TRAIN", False)
+    monkeypatch.setattr(threads, "_FIXED_TRAIN", False)  # the policy on 2 cores...
     monkeypatch.setattr(threads, "TRAIN_THREADS_ALONE", 2)
     monkeypatch.setattr(threads, "TRAIN_THREADS", 1)
+    monkeypatch.setattr(threads, "for_training", lambda: None)  # ...asked, not applied: tiny runs stay on one thread
     finals: dict = {}
 
     def run(sid):
@@ -186,7 +197,7 @@ def test_a_refused_training_does_no_work(registry, timer, monkeypatch):
 
 def test_a_waiting_job_stopped_never_runs(registry, timer, monkeypatch):
     queue, runs = training_queue.TrainingQueue(slots=1), Runs(monkeypatch)
-    holder = training.train(registry, queue, timer, "a", request(max_steps=60))
+    holder = training.train(registry, queue, timer, "a", request(max_steps=30))
     next(holder)  # a holds the slot
     first, second = (training.train(registry, queue, timer, sid, request()) for sid in "bc")
     assert "1 training is ahead of yours" in next(first).status
