@@ -261,7 +261,7 @@ def measure(sessions: int, seconds: float, model: str | None, train_steps: int, 
         begin = time.monotonic()
         deadline = begin + seconds
         # Arrivals spread over the first 10% of the run; trainings spread over the first 40%,
-        # so the training queue (one at a time, MAX_WAITING_TRAININGS behind it) is exercised
+        # so the training queue (its slots, MAX_WAITING_TRAININGS behind them) is exercised
         # without being flooded.
         arrive = [begin + i * (0.1 * seconds / max(sessions, 1)) for i in range(sessions)]
         trains = [begin + 0.5 + i * (0.4 * seconds / max(sessions, 1)) for i in range(sessions)]

@@ -21,7 +21,7 @@ MAX_STEPS = 5_000
 MAX_TRAIN_SECONDS = 300.0  # wall time per run, evaluation included (queue wait excluded)
 MAX_TEXT_CHARS = 5_000_000  # pasted or uploaded training text (about 5 MB)
 MAX_LEARNING_RATE = 1e-2  # above this AdamW on these models blows the loss up instead of learning
-MAX_WAITING_TRAININGS = 8  # trainings waiting behind the running one; more are refused
+MAX_WAITING_TRAININGS = 8  # trainings waiting for a training slot; the next is refused at once
 
 # Files.
 MAX_UPLOAD_BYTES = 64 * 1024 * 1024  # a checkpoint upload (.safetensors only)
