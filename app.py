@@ -10,6 +10,7 @@ The bundled model is MIRADOR_MODEL (default assets/shakespeare-char.safetensors)
 from __future__ import annotations
 
 import os
+import signal
 
 # isort: off
 import ui  # noqa: F401  (first: it switches analytics and telemetry off before gradio is imported)
@@ -20,7 +21,7 @@ from gradio.i18n import I18nData
 from starlette.middleware import Middleware
 
 from locales import DEFAULT, text
-from ui import attention_tab, generate_tab, learn_tab, limits, model_tab, theme, threads, train_tab
+from ui import attention_tab, generate_tab, learn_tab, limits, memory, model_tab, theme, threads, train_tab
 from ui.checkpoints import model_card
 from ui.clients import reported_width
 from ui.context import DEFAULT_MODEL, AppContext, create_context
@@ -65,6 +66,10 @@ class MiradorBlocks(gr.Blocks):
             run_history=False,
             footer_links=["api", "settings"],
             max_file_size=limits.MAX_UPLOAD_BYTES,
+            state_session_capacity=limits.MAX_GRADIO_SESSION_STATES,
+            # Every /train call holds a Gradio worker while it runs or waits in our queue (up to
+            # slots + the waiting cap), beside the requests: Gradio must have a worker for each.
+            max_threads=max(40, threads.TRAINING_SLOTS + limits.MAX_WAITING_TRAININGS + threads.INFERENCE_CONCURRENCY + 16),
             app_kwargs={"middleware": [Middleware(RefuseRemoteFiles)]},
             i18n=I18N,
         )
@@ -76,9 +81,10 @@ class MiradorBlocks(gr.Blocks):
         return in_english(super().get_api_info(all_endpoints=all_endpoints, page=page))
 
 
-def create_app(default_model_path=None, corpus_path=None) -> MiradorBlocks:
-    """Build the app (its own sessions, queue and bundled model); launch() to serve it."""
-    ctx = create_context(default_model_path or os.environ.get("MIRADOR_MODEL") or DEFAULT_MODEL, corpus_path)
+def create_app(default_model_path=None, corpus_path=None, training_slots=None) -> MiradorBlocks:
+    """Build the app (its own sessions, queue and bundled model); launch() to serve it.
+    training_slots: trainings at once (default ui/threads.TRAINING_SLOTS)."""
+    ctx = create_context(default_model_path or os.environ.get("MIRADOR_MODEL") or DEFAULT_MODEL, corpus_path, training_slots=training_slots)
     with MiradorBlocks(title=TITLE, delete_cache=(3600, 3600)) as demo:
         with gr.Row(equal_height=False, elem_id="top"):
             top = gr.Markdown(header(ctx), elem_id="header")
@@ -187,13 +193,19 @@ def create_app(default_model_path=None, corpus_path=None) -> MiradorBlocks:
             """The tab closed: stop its training, free its model and files."""
             ctx.registry.end(session_id(request))
             ctx.clients.forget(session_id(request))
+            memory.trim_when_quiet()
 
         demo.unload(end_session)
     demo.context = ctx  # for tests and tools: the sessions, queue and bundled model
     return demo
 
 
+def _stop_on_sigterm(signum, frame):
+    raise KeyboardInterrupt  # Gradio closes its server, then the exit handlers run (ui/workdir.py)
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)  # the way services are stopped: exit cleanly
     demo = create_app()
     demo.queue(default_concurrency_limit=1)
     demo.launch(server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))

@@ -17,6 +17,16 @@ file relaunched under torchrun, one process per GPU (DDP over nccl, gpt/distribu
 same global batch of 64 windows shared out, and reports the same numbers (MFU per GPU) and
 the tokens/s against one GPU's.
 Without CUDA it says so and exits (status 0): there is nothing to measure.
+
+    python bench/gpu.py --slots-only [--slot-seconds 8]
+
+The slot probe (also part of every full run): how many small trainings (the app's fast preset,
+char tiny Shakespeare) run at once on this GPU before each one slows by more than 1.5x. Like the
+app, the trainings run in threads of one process (sharing its GIL and the GPU's streams); 1, 2,
+4, ... of them side by side for a few seconds each, until one count is past the limit. Each
+training's steps/s is the median over its steps after a warm-up; the slowdown is the lone
+training's over the median training's at that count. The count to serve is the largest within
+1.5x: put it in MIRADOR_TRAINING_SLOTS (the app's default on CUDA is 1 until then; ui/threads.py).
 """
 
 from __future__ import annotations
@@ -26,6 +36,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -186,6 +197,80 @@ def run(quick: bool = False, overrides: dict | None = None, peak: float | None =
         section.row(f"{gpus} GPUs against 1: training tokens/s", one["tokens_s"], many["tokens_s"], speedup, unit="tok/s")
         section.json.update({"gpu_ddp_gpus": gpus, "gpu_ddp_seconds_to_val_1_48": many["reached"][0] if many["reached"] else None,
                              "gpu_ddp_tokens_s": many["tokens_s"], "gpu_ddp_speedup": speedup})
+    slots = slot_section(slot_probe(4.0 if quick else 8.0, device=device))  # and how many small trainings it holds at once
+    section.rows += slots.rows
+    section.notes += slots.notes
+    section.json.update(slots.json)
+    return section
+
+
+SLOT_SLOWDOWN_LIMIT = 1.5
+
+
+def _steps_per_s(trainer: Trainer, seconds: float, warmup_steps: int, out: list, start: threading.Barrier) -> None:
+    events = trainer.run()
+    try:
+        for _ in range(warmup_steps):
+            next(events)
+        start.wait()
+        count, begin = 0, time.perf_counter()
+        while time.perf_counter() - begin < seconds:
+            next(events)  # the Trainer reads the loss every step, so a step is done when it yields
+            count += 1
+        out.append(count / (time.perf_counter() - begin))
+    finally:
+        events.close()
+
+
+def slot_probe(seconds: float = 8.0, max_trainings: int = 64, device: str = "cuda") -> dict:
+    """Trainings of the fast preset side by side (1, 2, 4, ...): steps/s of each and its slowdown
+    against one alone, up to the first count past SLOT_SLOWDOWN_LIMIT. device="cpu" only dry-runs the code."""
+    from dataclasses import replace
+
+    from gpt.presets import preset
+
+    settings = preset("fast")
+    tokenizer, train_ids, val_ids = char_data(settings.block_size)
+    config = replace(settings.train_config(device=device), max_steps=10**9, time_budget_s=None, eval_interval=10**9)
+
+    def trainer(seed: int) -> Trainer:
+        torch.manual_seed(seed)
+        return Trainer(GPT(settings.model_config(tokenizer.vocab_size)), train_ids, val_ids, config)
+
+    counts, alone, slots = {}, None, 1
+    n = 1
+    while n <= max_trainings:
+        rates: list = []
+        start = threading.Barrier(n)
+        workers = [threading.Thread(target=_steps_per_s, args=(trainer(i), seconds, 10, rates, start)) for i in range(n)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        each = median(rates)
+        alone = alone or each
+        slowdown = alone / each
+        counts[n] = {"steps_s_each": round(each, 1), "steps_s_all": round(sum(rates), 1), "slowdown": round(slowdown, 2)}
+        if slowdown > SLOT_SLOWDOWN_LIMIT:
+            break
+        slots = n
+        n *= 2
+    return {"slots": slots, "by_count": counts, "device": device, "preset": "fast", "seconds": seconds}
+
+
+def slot_section(probe: dict) -> Section:
+    name = torch.cuda.get_device_name(0) if probe["device"] == "cuda" else f"dry run on {probe['device']}"
+    section = Section(f"GPU: training slots on {name}")
+    for n, r in probe["by_count"].items():
+        section.row(
+            f"{n} fast-preset training(s) at once: steps/s each (all)", None, r["steps_s_each"], r["slowdown"],
+            f"slowdown <= {SLOT_SLOWDOWN_LIMIT}x", r["slowdown"] <= SLOT_SLOWDOWN_LIMIT, unit=f"steps/s ({r['steps_s_all']} in all)",
+        )
+    section.notes += [
+        f"MIRADOR_TRAINING_SLOTS={probe['slots']} for this GPU: the most trainings at once, among the counts tried, with each within "
+        f"{SLOT_SLOWDOWN_LIMIT}x of one alone (ratio column: slowdown). Threads of one process, as in the app; {probe['seconds']:g} s per count after 10 warm-up steps.",
+    ]
+    section.json = {"gpu_training_slots": probe["slots"], "gpu_slot_probe": probe["by_count"]}
     return section
 
 
@@ -212,13 +297,24 @@ def main() -> None:
     parser.add_argument("--cap-s", type=float, help="stop after this many seconds (default 600, 120 with --quick)")
     parser.add_argument("--rank-worker", action="store_true", help="internal: one rank of the several-GPU run (default: off)")
     parser.add_argument("--overrides", default="{}", help="internal: the training overrides as JSON (default: none)")
+    parser.add_argument("--slots-only", action="store_true", help="only the slot probe: how many small trainings at once (default: off)")
+    parser.add_argument("--slot-seconds", type=float, default=8.0, help="seconds each count of trainings runs in the slot probe (default: 8)")
+    parser.add_argument("--dry-run-cpu", action="store_true", help="run the slot probe's code on the CPU, numbers meaningless (default: off)")
     args = parser.parse_args()
     if args.rank_worker:
         rank_worker(args)
         return
+    if args.dry_run_cpu:
+        print(slot_section(slot_probe(args.slot_seconds, max_trainings=2, device="cpu")).markdown())
+        return
     if not torch.cuda.is_available():
         print(NO_CUDA)
         sys.exit(0)
+    if args.slots_only:
+        section = slot_section(slot_probe(args.slot_seconds))
+        print(section.markdown())
+        print(json.dumps(section.json))
+        return
     overrides = {k: v for k, v in dict(learning_rate=args.lr, max_steps=args.max_steps, warmup_steps=args.warmup_steps, eval_interval=args.eval_interval, eval_iters=args.eval_iters).items() if v is not None}
 
     start = time.perf_counter()

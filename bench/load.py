@@ -27,6 +27,7 @@ import json
 import os
 import platform
 import random
+import re
 import shutil
 import statistics
 import sys
@@ -41,7 +42,7 @@ import psutil
 if __package__ in (None, ""):  # run as a script (python bench/<name>.py): import bench.* from the repo root
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.common import ROOT, AppProcess, config_answers, train_args  # noqa: E402
+from bench.common import ROOT, AppProcess, Section, config_answers, train_args  # noqa: E402
 from gpt.settings import TrainingSettings  # noqa: E402
 
 RESULTS = ROOT / "bench" / "RESULTS.md"
@@ -50,6 +51,7 @@ START, END = "<!-- load -->", "<!-- /load -->"
 LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUV"
 QUEUE_FULL = "trainings are already waiting"
 GRACE_S = 180.0  # a session still waiting for its training at the deadline may wait this much longer
+QUIET_S = 20.0  # after the traffic, the clients still connected, before memory is read
 
 
 def alphabet(i: int) -> str:
@@ -215,7 +217,7 @@ def user(i: int, url: str, start_at: float, train_at: float, deadline: float, tr
 # --- the run -----------------------------------------------------------------------------------
 
 
-def run(sessions: int, seconds: float, model: str | None, train_steps: int) -> dict:
+def measure(sessions: int, seconds: float, model: str | None, train_steps: int, quiet_s: float = QUIET_S) -> dict:
     from gradio_client import Client
 
     load_at_start = round(os.getloadavg()[0], 2)
@@ -259,7 +261,7 @@ def run(sessions: int, seconds: float, model: str | None, train_steps: int) -> d
         begin = time.monotonic()
         deadline = begin + seconds
         # Arrivals spread over the first 10% of the run; trainings spread over the first 40%,
-        # so the training queue (one at a time, MAX_WAITING_TRAININGS behind it) is exercised
+        # so the training queue (its slots, MAX_WAITING_TRAININGS behind them) is exercised
         # without being flooded.
         arrive = [begin + i * (0.1 * seconds / max(sessions, 1)) for i in range(sessions)]
         trains = [begin + 0.5 + i * (0.4 * seconds / max(sessions, 1)) for i in range(sessions)]
@@ -276,6 +278,10 @@ def run(sessions: int, seconds: float, model: str | None, train_steps: int) -> d
             stats.errors.append(f"{hung} session(s) still busy {seconds + GRACE_S + 120:.0f} s after the start")
         elapsed = time.monotonic() - begin
         held = session_folders(scratch)
+        # The visitors go quiet but stay connected (API clients need not close): what does the
+        # server hold quiet_s seconds later? Their own models stay theirs, by design.
+        time.sleep(quiet_s)
+        quiet = settle_rss(server, 2.0)
 
         closing = time.monotonic()
         for client in clients:  # the users leave: Gradio's heartbeat ends, the app's unload frees their models
@@ -299,6 +305,7 @@ def run(sessions: int, seconds: float, model: str | None, train_steps: int) -> d
         "sessions": sessions,
         "seconds": round(elapsed, 1),
         "requested_seconds": seconds,
+        "quiet_s": quiet_s,
         "startup_s": round(startup_s, 1),
         "requests": sum(served.values()),
         "served": served,
@@ -319,19 +326,127 @@ def run(sessions: int, seconds: float, model: str | None, train_steps: int) -> d
         "memory_mb": {
             "idle": round(idle / 2**20, 1),
             "peak": round(peak["rss"] / 2**20, 1),
+            "quiet_clients_connected": round(quiet / 2**20, 1),
+            "quiet_vs_idle": round(quiet / idle - 1, 3),
             "after_sessions_closed": round(after / 2**20, 1),
             "after_vs_idle": round(after / idle - 1, 3),
         },
         "sessions_holding_models_at_end_of_run": held,
         "sessions_holding_models_after_close": left,
         "freed_within_s": round(freed_s, 1),
-        "memory_back_within_10pct": after <= idle * 1.10,
-        "ok": not stats.errors and not stats.violations and stats.sessions_done == sessions and left == 0 and after <= idle * 1.10,
+        "memory_back_within_10pct": after <= idle * 1.10 and quiet <= idle * 1.10,
+        "ok": not stats.errors and not stats.violations and stats.sessions_done == sessions and left == 0 and after <= idle * 1.10 and quiet <= idle * 1.10,
         "machine": f"{platform.machine()}, {psutil.cpu_count()} CPU(s), Python {platform.python_version()}",
+        "training_slots": slots_of(server),
         "model": describe_model(model),
         "load_average_at_start": load_at_start,
     }
     return result
+
+
+def slots_of(server: AppProcess) -> int:
+    """The training slots the app runs with: the app's own rule, applied to the env it was given."""
+    import torch
+
+    from gpt.device import cpu_cores
+    from ui.threads import training_slots
+
+    return training_slots(cpu_cores(), torch.cuda.is_available(), server.env)
+
+
+# --- a classroom: everyone trains the fast preset at once ------------------------------------------
+
+
+def student(i: int, url: str, start, args: tuple, retry_s: float, results: list, errors: list):
+    """One student: connect, press Train at the start signal, press it again every retry_s
+    seconds while the queue is full; record when the model arrived and the run's own time."""
+    import httpx
+    from gradio_client import Client
+
+    try:  # a browser waits for the server to take a 1 MB press; gradio_client's own default is 5 s
+        client = Client(url, verbose=False, httpx_kwargs={"timeout": httpx.Timeout(120.0)})
+    except Exception as exc:  # noqa: BLE001
+        errors.append(f"student {i} connect: {type(exc).__name__}: {exc}")
+        return
+    rng = random.Random(i)
+    start.wait()
+    pressed, refusals, answered_in = time.monotonic(), 0, []
+    try:
+        while True:
+            try:
+                t = time.monotonic()
+                status = client.predict(*args, api_name="/train")[0]
+                break
+            except Exception as exc:
+                if QUEUE_FULL not in str(exc):
+                    raise
+                refusals += 1
+                answered_in.append(time.monotonic() - t)
+                time.sleep(retry_s * rng.uniform(0.8, 1.2))
+        done = time.monotonic()
+        match = DONE.search(status)
+        if not match:
+            raise RuntimeError(f"training ended oddly: {status[:160]}")
+        steps, run_s = int(match.group(1).replace(",", "")), float(match.group(2))
+        val = VAL.search(status)
+        results.append(dict(student=i, pressed=pressed, done=done, run_s=run_s, wait_s=done - pressed - run_s, steps=steps, val=float(val.group(1)) if val else None, refusals=refusals, refused_in=answered_in))
+    except Exception as exc:  # noqa: BLE001
+        errors.append(f"student {i}: {type(exc).__name__}: {str(exc)[:200]}")
+    finally:
+        client.close()
+
+
+DONE = re.compile(r"(?:Done|Stopped) at step ([\d,]+)\*\* in ([\d.]+) s")
+VAL = re.compile(r" · val (\d+\.\d+)")
+
+
+def classroom(students: int, slots: int, model: str | None, preset_name: str = "fast", retry_s: float = 5.0) -> dict:
+    """`students` API clients press Train (a preset, the bundled corpus) at the same moment on
+    an app with `slots` training slots; when each got its model, and how long it waited."""
+    from gpt.presets import preset
+
+    scratch = Path(tempfile.mkdtemp(prefix="mirador-classroom-"))
+    env = dict(MIRADOR_TRAINING_SLOTS=str(slots), GRADIO_TEMP_DIR=str(scratch / "gradio"), TMPDIR=str(scratch), PYTHONUNBUFFERED="1")
+    if model:
+        env["MIRADOR_MODEL"] = str(Path(model).resolve())
+    text = (ROOT / "assets" / "shakespeare.txt").read_text(encoding="utf-8")  # "Use Shakespeare"
+    args = train_args(text, preset(preset_name))
+    results, errors = [], []
+    load_at_start = round(os.getloadavg()[0], 2)
+    try:
+        with AppProcess(env=env, ready_timeout_s=240, log_name=f"classroom-{slots}", ready_check=config_answers) as server:
+            start = threading.Event()
+            workers = [threading.Thread(target=student, args=(i, server.url, start, args, retry_s, results, errors), daemon=True) for i in range(students)]
+            for w in workers:
+                w.start()
+            time.sleep(5.0)  # everyone connected
+            begin = time.monotonic()
+            start.set()
+            for w in workers:
+                w.join()
+            app_slots = slots_of(server)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    waits = [r["wait_s"] for r in results]
+    return {
+        "students": students,
+        "slots": app_slots,
+        "preset": preset_name,
+        "time_budget_s": preset(preset_name).time_budget_s,
+        "all_done_s": round(max(r["done"] for r in results) - begin, 1) if results else None,
+        "wait_p50_s": round(percentile(waits, 0.5), 1),
+        "wait_p95_s": round(percentile(waits, 0.95), 1),
+        "run_s_median": round(statistics.median(r["run_s"] for r in results), 1) if results else None,
+        "steps_median": statistics.median(r["steps"] for r in results) if results else None,
+        "val_median": round(statistics.median(r["val"] for r in results if r["val"] is not None), 3) if results else None,
+        "refusals": sum(r["refusals"] for r in results),
+        "refusal_answered_p95_s": round(percentile([t for r in results for t in r["refused_in"]], 0.95), 2),
+        "finished": len(results),
+        "errors": len(errors),
+        "error_samples": errors[:5],
+        "load_average_at_start": load_at_start,
+        "machine": f"{platform.machine()}, {psutil.cpu_count()} CPU(s), Python {platform.python_version()}",
+    }
 
 
 def describe_model(model: str | None) -> str:
@@ -357,7 +472,7 @@ def section(r: dict, argv: str) -> str:
     overrun = ""
     if r["seconds"] > r["requested_seconds"] + 1:
         overrun = (
-            f"; traffic stops at {r['requested_seconds']:g} s, but sessions still waiting for the one training slot then"
+            f"; traffic stops at {r['requested_seconds']:g} s, but sessions still waiting for a training slot then"
             " finish their training and check their model once, hence the longer run"
         )
     return f"""{START}
@@ -372,24 +487,135 @@ its own context length), then alternates /generate (30 tokens) and /attention{ov
 {rows}
 
 - **Requests served:** {r['requests']}; **errors: {r['errors']}**; training-queue-full answers (retried): {r['queue_full_refusals']}.
-  /train latency includes the wait for the one training slot.
+  /train latency includes the wait for a training slot ({r['training_slots']} here).
 - **Isolation:** {iso['sessions_trained']}/{r['sessions']} sessions trained; {iso['generations_checked']} generations used only their
   session's alphabet and {iso['attention_views_checked']} attention views had their session's own context length; violations: {iso['violations']}.
-- **Memory (server RSS):** idle {mem['idle']:.0f} MB (after one warm-up visitor), peak {mem['peak']:.0f} MB, after the sessions
+- **Memory (server RSS):** idle {mem['idle']:.0f} MB (after one warm-up visitor), peak {mem['peak']:.0f} MB, {r['quiet_s']:.0f} s after the
+  traffic with the clients still connected {mem['quiet_clients_connected']:.0f} MB ({mem['quiet_vs_idle']:+.1%}), after the sessions
   closed {mem['after_sessions_closed']:.0f} MB ({mem['after_vs_idle']:+.1%} of idle; limit +10%). Sessions holding a model: {r['sessions_holding_models_at_end_of_run']} at the end
   of the run, {r['sessions_holding_models_after_close']} once their clients had closed ({r['freed_within_s']:.1f} s after the first close; Gradio heartbeat every 1 s, then the app's unload).
 {END}"""
 
 
-def write_section(text: str, path: Path = RESULTS) -> None:
+CLASSROOM_START, CLASSROOM_END = "<!-- classroom -->", "<!-- /classroom -->"
+
+
+def compare_classrooms(runs: list[dict]) -> str:
+    """Which slot count served the class sooner, and why: the steps per second the machine trained
+    with every slot busy, and whether the runs stopped at the preset's time budget with fewer steps."""
+    done = [r for r in runs if r["all_done_s"] and r["finished"] == r["students"]]
+    if len(done) < 2:
+        return "Fewer than two complete runs: nothing to compare."
+    for r in done:  # steps per second the whole machine trained, with every slot busy
+        r["class_steps_per_s"] = round(r["slots"] * r["steps_median"] / r["run_s_median"], 1)
+    lines = [
+        f"- {r['slots']} slot(s): all done in {r['all_done_s'] / 60:.1f} min, p95 wait {r['wait_p95_s'] / 60:.1f} min; each run "
+        f"{r['run_s_median']:.0f} s for {r['steps_median']:.0f} steps (val {r['val_median']:.3f}), so the machine trained "
+        f"{r['class_steps_per_s']} steps/s in all."
+        for r in done
+    ]
+    best = min(done, key=lambda r: r["all_done_s"])
+    other = max(done, key=lambda r: r["all_done_s"])
+    budget_bound = best["run_s_median"] >= 0.95 * best["time_budget_s"] and best["steps_median"] < other["steps_median"]
+    verdict = (
+        f"- **Sooner here: {best['slots']} slot(s)**, the class done {other['all_done_s'] / best['all_done_s']:.2f}x sooner and the p95 wait "
+        f"{best['wait_p95_s'] / 60:.1f} min against {other['wait_p95_s'] / 60:.1f}. Why: "
+    )
+    if budget_bound:
+        verdict += (
+            f"not because the machine trained faster ({best['class_steps_per_s']} steps/s in all against {other['class_steps_per_s']}), "
+            f"but because each run stopped at the preset's {best['time_budget_s']:.0f} s budget after {best['steps_median']:.0f} steps instead of "
+            f"{other['steps_median']:.0f} (val {best['val_median']:.3f} against {other['val_median']:.3f}): {best['slots']} slots serve "
+            f"{best['slots']} students per budget. Everyone gets a model sooner, a weaker one; models as good would have taken longer."
+        )
+    else:
+        verdict += (
+            f"the machine trained {best['class_steps_per_s']} steps/s in all against {other['class_steps_per_s']}: "
+            + (
+                "a small model's step splits poorly over threads, so trainings side by side with fewer threads each do more work. "
+                "The price: each run takes longer, and requests share the cores with more trainings."
+                if best["slots"] > other["slots"]
+                else "the threads split a step well enough that one training at a time, at full speed, does more."
+            )
+        )
+    return "\n".join(lines + [verdict])
+
+
+def classroom_section(runs: list[dict], argv: str) -> str:
+    """The classroom block of RESULTS.md; its last line keeps the numbers for bench/run.py."""
+    rows = "\n".join(
+        f"| {r['slots']} | {r['finished']}/{r['students']} | {r['all_done_s']:.0f} s ({r['all_done_s'] / 60:.1f} min) | {r['wait_p50_s']:.0f} s "
+        f"| {r['wait_p95_s']:.0f} s | {r['run_s_median']:.1f} s | {r['steps_median']:.0f} | {r['val_median']:.3f} | {r['refusals']} ({r['refusal_answered_p95_s']:.2f} s) | {r['errors']} | {r['load_average_at_start']} |"
+        for r in runs
+    )
+    numbers = {"date": time.strftime("%Y-%m-%d"), "command": argv, "runs": runs}
+    return f"""{CLASSROOM_START}
+## A classroom: {runs[0]['students']} students press Train at once (bench/load.py --classroom)
+
+`{argv}` — {runs[0]['students']} gradio_client sessions press Train with the {runs[0]['preset']} preset on the bundled
+corpus at the same moment, against a fresh `python app.py` per row ({runs[0]['machine']}). A student whose
+press is refused (the queue is full) presses again about every 5 s. *All done*: from the press until the
+last model arrived; *wait*: each student's time from the first press until the model arrived, less the
+run's own time. Run on {numbers['date']}.
+
+| slots | finished | all done | wait p50 | wait p95 | run (median) | steps (median) | val loss (median) | refused presses (p95 answer) | errors | load average at start |
+|---|---|---|---|---|---|---|---|---|---|---|
+{rows}
+
+{compare_classrooms(runs)}
+
+<!-- classroom-json {json.dumps(numbers)} -->
+{CLASSROOM_END}"""
+
+
+def latest_classroom(path: Path = RESULTS) -> dict | None:
+    """The numbers of the last classroom run written to RESULTS.md (for bench/run.py), or None."""
     current = path.read_text(encoding="utf-8") if path.exists() else ""
-    if START in current and END in current:
-        before, rest = current.split(START, 1)
-        after = rest.split(END, 1)[1]
+    match = re.search(r"<!-- classroom-json (.*?) -->", current)
+    return json.loads(match.group(1)) if match else None
+
+
+def write_section(text: str, path: Path = RESULTS, start: str = START, end: str = END) -> None:
+    current = path.read_text(encoding="utf-8") if path.exists() else ""
+    if start in current and end in current:
+        before, rest = current.split(start, 1)
+        after = rest.split(end, 1)[1]
         updated = before + text + after
     else:
         updated = (current.rstrip() + "\n\n" if current.strip() else "") + text + "\n"
     path.write_text(updated, encoding="utf-8")
+
+
+def run(quick: bool = False) -> Section:
+    """For bench/run.py: the default load (16 sessions, 60 s; --quick: 4 sessions, 15 s) with its
+    memory numbers, and the last classroom run's numbers as RESULTS.md keeps them."""
+    sessions, seconds, quiet_s = (4, 15.0, 5.0) if quick else (16, 60.0, QUIET_S)
+    r = measure(sessions, seconds, None, 5, quiet_s)
+    if not quick:
+        write_section(section(r, "python bench/load.py"))
+    mem = r["memory_mb"]
+    out = Section(f"Many users at once: {sessions} API sessions for {seconds:g} s (details in the load section below)")
+    out.row(f"server RSS {quiet_s:g} s after the traffic, clients still connected, against idle", None, mem["quiet_vs_idle"] * 100, None, "<= +10%", mem["quiet_vs_idle"] <= 0.10, unit="%")
+    out.row("server RSS after the clients closed, against idle", None, mem["after_vs_idle"] * 100, None, "<= +10%", mem["after_vs_idle"] <= 0.10, unit="%")
+    out.row("errors", None, r["errors"], None, "0", r["errors"] == 0)
+    out.notes.append(f"Idle {mem['idle']:.0f} MB after one warm-up visitor; peak {mem['peak']:.0f} MB; training slots {r['training_slots']}.")
+    out.json = {
+        "rss_after_sessions_pct": round(mem["quiet_vs_idle"] * 100, 1),
+        "rss_after_close_pct": round(mem["after_vs_idle"] * 100, 1),
+        "load_errors": r["errors"],
+        "load_ok": r["ok"],
+    }
+    classroom = latest_classroom()
+    if classroom:
+        for c in classroom["runs"]:
+            out.json[f"classroom_all_done_s_{c['slots']}_slots"] = c["all_done_s"]
+            out.json[f"classroom_wait_p95_s_{c['slots']}_slots"] = c["wait_p95_s"]
+        out.json["classroom_measured"] = f"{classroom['date']}: {classroom['command']}"
+        out.notes.append(
+            f"Classroom numbers (classroom_* keys) are carried from the last `{classroom['command']}` ({classroom['date']}, "
+            "its own section below): 30 fast-preset trainings take tens of minutes, too long for this run."
+        )
+    return out
 
 
 def main(argv=None) -> int:
@@ -400,10 +626,22 @@ def main(argv=None) -> int:
     parser.add_argument("--train-steps", type=int, default=5, help="steps of each session's training (a tiny run evaluates after every step, at most 10 times)")
     parser.add_argument("--results", default=str(RESULTS), help="Markdown file whose load section is (re)written")
     parser.add_argument("--no-results", action="store_true", help="do not write the Markdown section")
+    parser.add_argument("--classroom", type=int, metavar="N", help="instead: N students train the fast preset at once")
+    parser.add_argument("--slots", type=int, nargs="+", default=[1, 2], help="with --classroom: the training slots to compare (MIRADOR_TRAINING_SLOTS)")
+    parser.add_argument("--preset", default="fast", help="with --classroom: the preset every student trains (a smoke check: tiny)")
     args = parser.parse_args(argv)
+    if args.classroom:
+        runs = []
+        for slots in args.slots:
+            runs.append(classroom(args.classroom, slots, args.model, args.preset))
+            print(json.dumps(runs[-1]), flush=True)
+        if not args.no_results:
+            shown = f"python bench/load.py --classroom {args.classroom} --slots {' '.join(map(str, args.slots))}" + ("" if args.preset == "fast" else f" --preset {args.preset}")
+            write_section(classroom_section(runs, shown), Path(args.results), CLASSROOM_START, CLASSROOM_END)
+        return 0 if all(r["errors"] == 0 and r["finished"] == r["students"] for r in runs) else 1
     if not 1 <= args.sessions <= 64 or not 5 <= args.seconds <= 3600:
         parser.error("--sessions must be 1..64 and --seconds 5..3600")
-    result = run(args.sessions, args.seconds, args.model, args.train_steps)
+    result = measure(args.sessions, args.seconds, args.model, args.train_steps)
     if not args.no_results:
         shown = "python bench/load.py" + ("" if (args.sessions, args.seconds) == (16, 60.0) else f" --sessions {args.sessions} --seconds {args.seconds:g}")
         write_section(section(result, shown), Path(args.results))

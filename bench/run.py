@@ -1,7 +1,7 @@
 """Mirador's benchmarks, side by side in one process run: writes bench/RESULTS.md and ends by
 printing one JSON line with the headline numbers.
 
-    python bench/run.py            # everything (about 10 minutes on a 2-core CPU)
+    python bench/run.py            # everything (about 13 minutes on a 2-core CPU)
     python bench/run.py --quick    # a smoke check: fewer repeats, no slow references (< 3 min)
     python bench/run.py --only generation attention
 
@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import Section, fmt, load_average, machine_info  # noqa: E402
 
 # Order: the in-process CPU benchmarks first, then those that start the app, then the GPU.
-BENCHMARKS = ["time_to_quality", "train_speed", "generation", "attention", "learn_page", "surprise", "ddp", "app_startup", "app_time_to_quality", "sharing", "gpu"]
+BENCHMARKS = ["time_to_quality", "train_speed", "generation", "attention", "learn_page", "surprise", "ddp", "app_startup", "app_time_to_quality", "sharing", "load", "gpu"]
 HEADLINE_KEYS = [
     "train_speedup",
     "seconds_to_val_1_90",
@@ -37,6 +37,7 @@ HEADLINE_KEYS = [
     "learn_page_ms",
     "app_ready_s",
     "app_idle_rss_mb",
+    "rss_after_sessions_pct",
 ]
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 
@@ -53,7 +54,7 @@ def run_one(name: str, quick: bool) -> tuple[Section, str | None]:
             if not torch.cuda.is_available():
                 section = Section("GPU: lecture model to val loss <= 1.48")
                 section.notes.append("Skipped: no CUDA GPU on this machine (run `python bench/gpu.py` on one).")
-                section.json = {"gpu_seconds_to_val_1_48": None, "gpu_mfu": None, "gpu_skipped": "no CUDA"}
+                section.json = {"gpu_seconds_to_val_1_48": None, "gpu_mfu": None, "gpu_training_slots": None, "gpu_skipped": "no CUDA"}
                 return section, None
         section = module.run(quick=quick)
         error = None

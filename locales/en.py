@@ -77,6 +77,13 @@ TEXTS = {
         "uniform and learns where to look). **Stop** keeps the model as it is; either way it becomes *your* model for "
         "the other tabs. One training runs at a time; others wait in line."
     ),
+    "train.intro.slots": (
+        "**Train a GPT on any text, live.** Pick a text and a model size, press **Train**, and watch three things: "
+        "the **loss** (how surprised the model is by the next token: it falls as the model learns), the **samples** "
+        "(noise, then letters, then words) and the **attention** of one layer on a fixed sentence (each head starts "
+        "uniform and learns where to look). **Stop** keeps the model as it is; either way it becomes *your* model for "
+        "the other tabs. {slots} trainings run at a time; others wait in line."
+    ),
     "train.text": "Training text",
     "train.text.placeholder": "Paste some text here…",
     "train.use_corpus": "Use Shakespeare (1 MB)",
@@ -139,8 +146,10 @@ TEXTS = {
     "train.plan.budget": " (the {budget:.0f} s budget stops it at about step {steps:,})",
     "train.plan.invalid": "⚠ {error}",
     # The run (ui/training.py)
-    "train.status.waiting.one": "**Waiting:** 1 training is ahead of yours (one runs at a time). Press Stop to leave the queue.",
-    "train.status.waiting.many": "**Waiting:** {count} trainings are ahead of yours (one runs at a time). Press Stop to leave the queue.",
+    "train.status.waiting.one": "**Waiting:** 1 training is ahead of yours ({at_once}). Press Stop to leave the queue.",
+    "train.status.waiting.many": "**Waiting:** {count} trainings are ahead of yours ({at_once}). Press Stop to leave the queue.",
+    "train.status.one_at_a_time": "one runs at a time",
+    "train.status.at_a_time": "{slots} run at a time",
     "train.status.cancelled": "Cancelled before it started. Your model is unchanged.",
     "train.status.discarded": "The session ended, so the trained model was discarded.",
     "train.status.starting": "Training a {millions:.2f}M-parameter model on {device} ({precision})…",
@@ -152,9 +161,10 @@ TEXTS = {
     "train.status.how.time_budget": "Time budget reached",
     "train.status.kept": " · kept the weights of step {step:,} (val {val:.3f}), the best seen",
     "train.status.done": "✓ **{how} at step {step:,}** in {elapsed:.1f} s · loss {loss:.3f}{val}{kept}. This is now your session's model: try it in **Generate** and **Attention**, download it in **Model**.",
-    "train.stop.nothing": "Nothing to stop: no training is running in this session.",
+    "train.stop.nothing": "Nothing to stop: no training is running or waiting in this session.",
     "train.stop.stopping": "Stopping after the current step…",
-    "train.stop.cancelled": "Cancelled: your training had not started.",
+    "train.stop.cancelled": "Cancelled: your training had not started. Your model is unchanged.",
+    "train.stop.finishing": "Your training has already finished: its model is being saved as your session's model.",
     "train.sample.header": "— step {step} —",
     "train.sample.header_val": "— step {step}, val loss {val:.2f} —",
     # --- Model ---

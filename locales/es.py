@@ -81,6 +81,14 @@ TEXTS = {
         "como está; en ambos casos pasa a ser *tu* modelo en las demás pestañas. Se entrena de uno en uno; los demás "
         "esperan su turno."
     ),
+    "train.intro.slots": (
+        "**Entrena un GPT con cualquier texto, en directo.** Elige un texto y un tamaño de modelo, pulsa "
+        "**Entrenar** y observa tres cosas: la **pérdida** (cuánto le sorprende al modelo el siguiente token: baja "
+        "a medida que aprende), las **muestras** (ruido, luego letras, luego palabras) y la **atención** de una capa "
+        "sobre una frase fija (cada cabeza empieza uniforme y aprende adónde mirar). **Parar** conserva el modelo tal "
+        "como está; en ambos casos pasa a ser *tu* modelo en las demás pestañas. Se entrenan {slots} a la vez; los "
+        "demás esperan su turno."
+    ),
     "train.text": "Texto de entrenamiento",
     "train.text.placeholder": "Pega aquí un texto…",
     "train.use_corpus": "Usar Shakespeare (1 MB)",
@@ -143,8 +151,10 @@ TEXTS = {
     "train.plan.budget": " (el tiempo máximo de {budget:.0f} s lo para hacia el paso {steps:,})",
     "train.plan.invalid": "⚠ {error}",
     # El entrenamiento (ui/training.py)
-    "train.status.waiting.one": "**En espera:** hay 1 entrenamiento por delante del tuyo (se entrena de uno en uno). Pulsa Parar para salir de la cola.",
-    "train.status.waiting.many": "**En espera:** hay {count} entrenamientos por delante del tuyo (se entrena de uno en uno). Pulsa Parar para salir de la cola.",
+    "train.status.waiting.one": "**En espera:** hay 1 entrenamiento por delante del tuyo ({at_once}). Pulsa Parar para salir de la cola.",
+    "train.status.waiting.many": "**En espera:** hay {count} entrenamientos por delante del tuyo ({at_once}). Pulsa Parar para salir de la cola.",
+    "train.status.one_at_a_time": "se entrena de uno en uno",
+    "train.status.at_a_time": "se entrenan {slots} a la vez",
     "train.status.cancelled": "Cancelado antes de empezar. Tu modelo no ha cambiado.",
     "train.status.discarded": "La sesión terminó, así que el modelo entrenado se descartó.",
     "train.status.starting": "Entrenando un modelo de {millions:.2f}M parámetros en {device} ({precision})…",
@@ -156,9 +166,10 @@ TEXTS = {
     "train.status.how.time_budget": "Tiempo máximo alcanzado",
     "train.status.kept": " · se conservan los pesos del paso {step:,} (validación {val:.3f}), los mejores vistos",
     "train.status.done": "✓ **{how} en el paso {step:,}** en {elapsed:.1f} s · pérdida {loss:.3f}{val}{kept}. Ahora es el modelo de tu sesión: pruébalo en **Generar** y **Atención**, descárgalo en **Modelo**.",
-    "train.stop.nothing": "No hay nada que parar: no hay ningún entrenamiento en esta sesión.",
+    "train.stop.nothing": "No hay nada que parar: no hay ningún entrenamiento en marcha ni en espera en esta sesión.",
     "train.stop.stopping": "Parando tras el paso actual…",
-    "train.stop.cancelled": "Cancelado: tu entrenamiento no había empezado.",
+    "train.stop.cancelled": "Cancelado: tu entrenamiento no había empezado. Tu modelo no ha cambiado.",
+    "train.stop.finishing": "Tu entrenamiento ya terminó: su modelo se está guardando como el modelo de tu sesión.",
     "train.sample.header": "— paso {step} —",
     "train.sample.header_val": "— paso {step}, pérdida de validación {val:.2f} —",
     # --- Modelo ---

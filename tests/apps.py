@@ -70,9 +70,10 @@ def bundled_or_tiny(folder: Path) -> Path:
 
 
 @contextmanager
-def serving(folder: Path, text: str = CORPUS, checkpoint: Path | None = None, heartbeat_s: float | None = None):
+def serving(folder: Path, text: str = CORPUS, checkpoint: Path | None = None, heartbeat_s: float | None = None, slots: int = 1):
     """The app on 127.0.0.1, with checkpoint (default: a tiny model over text) as its bundled
-    model and text as its corpus; yields (demo, url)."""
+    model and text as its corpus, and `slots` training slots (one: a second training waits,
+    as the tests of the queue expect, whatever the machine's default); yields (demo, url)."""
     from app import create_app
 
     folder = Path(folder)
@@ -82,7 +83,7 @@ def serving(folder: Path, text: str = CORPUS, checkpoint: Path | None = None, he
     before = os.environ.get("GRADIO_HEARTBEAT_INTERVAL")
     if heartbeat_s is not None:  # read by Gradio at each heartbeat: a closed client is noticed sooner
         os.environ["GRADIO_HEARTBEAT_INTERVAL"] = str(heartbeat_s)
-    demo = create_app(default_model_path=checkpoint, corpus_path=corpus)
+    demo = create_app(default_model_path=checkpoint, corpus_path=corpus, training_slots=slots)
     demo.queue(default_concurrency_limit=1)
     port = free_port()
     demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)

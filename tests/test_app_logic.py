@@ -4,6 +4,7 @@ uploads. Tiny models only; no server."""
 from __future__ import annotations
 
 import pickle
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -312,7 +313,7 @@ def test_session_id_is_safe_for_paths():
 
 
 def test_training_hands_the_model_to_that_session_only(registry, timer, handle):
-    updates = list(training.train(registry, training_queue.TrainingQueue(), timer, "a", settings()))
+    updates = list(training.train(registry, training_queue.TrainingQueue(slots=1), timer, "a", settings()))
     final = updates[-1]
     assert final.finished and final.handle is registry.model("a")
     assert "Done at step 20" in final.status
@@ -324,7 +325,7 @@ def test_training_hands_the_model_to_that_session_only(registry, timer, handle):
 
 
 def test_second_training_from_the_same_session_is_refused(registry, timer):
-    queue = training_queue.TrainingQueue()
+    queue = training_queue.TrainingQueue(slots=1)
     first = training.train(registry, queue, timer, "a", settings(max_steps=200))
     next(first)  # registered and running
     with pytest.raises(ValueError, match="already have a training"):
@@ -334,7 +335,7 @@ def test_second_training_from_the_same_session_is_refused(registry, timer):
 
 
 def test_others_wait_their_turn_and_can_leave_the_queue(registry, timer):
-    queue = training_queue.TrainingQueue()
+    queue = training_queue.TrainingQueue(slots=1)
     running = training.train(registry, queue, timer, "a", settings(max_steps=200))
     next(running)
     waiting = training.train(registry, queue, timer, "b", settings())
@@ -347,7 +348,7 @@ def test_others_wait_their_turn_and_can_leave_the_queue(registry, timer):
 
 
 def test_stop_keeps_a_usable_model(registry, timer):
-    queue = training_queue.TrainingQueue()
+    queue = training_queue.TrainingQueue(slots=1)
     run = training.train(registry, queue, timer, "a", settings(max_steps=5000, time_budget_s=60))
     next(run), next(run)  # "training…", then at least one step
     assert "Stopping" in training.stop_training(registry, queue, "a")
@@ -358,7 +359,7 @@ def test_stop_keeps_a_usable_model(registry, timer):
 
 
 def test_queue_refuses_when_full():
-    queue = training_queue.TrainingQueue(max_waiting=1)
+    queue = training_queue.TrainingQueue(slots=1, max_waiting=1)
     queue.join(training_queue.TrainingJob("a"))
     queue.join(training_queue.TrainingJob("b"))
     with pytest.raises(ValueError, match="already waiting"):
@@ -366,7 +367,7 @@ def test_queue_refuses_when_full():
 
 
 def test_a_stale_holder_loses_its_place():
-    queue = training_queue.TrainingQueue(stale_after_s=0.0)
+    queue = training_queue.TrainingQueue(slots=1, stale_after_s=0.0)
     holder, waiter = training_queue.TrainingJob("a"), training_queue.TrainingJob("b")
     queue.join(holder), queue.join(waiter)
     holder.last_beat -= 1
@@ -497,6 +498,25 @@ def test_thread_policy_training_takes_every_core_until_a_request_runs(monkeypatc
         assert threads.training_threads() == 2
     finally:
         torch.set_num_threads(before)
+
+
+def test_memory_is_given_back_once_the_app_is_quiet_never_during_a_request(monkeypatch):
+    from ui import memory
+
+    monkeypatch.setattr(memory, "QUIET_S", 0.05)
+    monkeypatch.setattr(threads, "QUIET_S", 0.0)
+    trimmed = []
+    monkeypatch.setattr(memory, "release_memory", lambda: trimmed.append(time.monotonic()))
+    with threads.inference():
+        memory.trim_when_quiet()  # a session ended while a request runs
+        time.sleep(0.3)
+        assert trimmed == []
+    ended = time.monotonic()  # the request's end asks for a trim too
+    deadline = ended + 10
+    while not trimmed and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.2)
+    assert len(trimmed) == 1 and trimmed[0] - ended >= 0.05  # once, after the quiet time
 
 
 def test_a_request_that_fails_still_ends(monkeypatch):

@@ -3,11 +3,10 @@ several apps side by side with their own models)."""
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import attention, checkpoints
+from . import attention, checkpoints, threads, workdir
 from .clients import CLIENTS, Clients
 from .plan import StepTimer, TextInfo, text_info
 from .sessions import SessionRegistry
@@ -28,15 +27,15 @@ class AppContext:
     clients: Clients = field(default_factory=lambda: CLIENTS)  # each tab's width and language
 
 
-def create_context(default_model_path=None, corpus_path=None, workdir=None) -> AppContext:
+def create_context(default_model_path=None, corpus_path=None, sessions_folder=None, training_slots=None) -> AppContext:
     corpus = Path(corpus_path or CORPUS).read_text(encoding="utf-8")
     default = checkpoints.load_bundled(default_model_path or DEFAULT_MODEL, corpus)
-    workdir = Path(workdir or tempfile.mkdtemp(prefix="mirador-sessions-"))
+    sessions_folder = Path(sessions_folder or workdir.create())  # removed at exit (ui/workdir.py)
     warm_up = default.tokenizer.decode(list(range(min(8, default.tokenizer.vocab_size))))
     attention.grid_figure(default, warm_up, 0)  # the first forward and figure pay one-off costs
     return AppContext(
-        registry=SessionRegistry(default=default, workdir=workdir),
-        queue=TrainingQueue(),
+        registry=SessionRegistry(default=default, workdir=sessions_folder),
+        queue=TrainingQueue(slots=training_slots or threads.TRAINING_SLOTS),
         timer=StepTimer(),
         corpus=corpus,
         corpus_info=text_info(corpus),

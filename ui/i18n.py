@@ -51,12 +51,12 @@ _PLACEHOLDER = re.compile(r"\{\w+(?:[:!][^{}]*)?\}")
 def static(key: str, **params):
     """A static string, translated in the browser (labels, info, Markdown values, choices' labels).
     With params, the key's template is filled in once, in every language, for the browser."""
-    if params:
+    if params:  # filled in under a key of its own: the same key may be filled with other values elsewhere
+        filled_key = key + "|" + "|".join(f"{k}={v}" for k, v in sorted(params.items()))
         for lang in LANGUAGES:
-            filled = text(key, lang, **params)
-            known = I18N.translations[lang].setdefault(key, filled)
-            assert known == filled, f"static({key!r}) was filled in twice with different values"
-    elif any(_PLACEHOLDER.search(_MATH.sub("", CATALOGUES[lang][key])) for lang in LANGUAGES):
+            I18N.translations[lang][filled_key] = text(key, lang, **params)
+        return I18N(filled_key)
+    if any(_PLACEHOLDER.search(_MATH.sub("", CATALOGUES[lang][key])) for lang in LANGUAGES):
         raise ValueError(f"{key!r} has placeholders: give static() their values")
     return I18N(key)
 

@@ -19,6 +19,20 @@ Why not torch's default (every job takes every core): two jobs that each expect 
 wait on each other at every parallel region; measured on the 2-core EPYC (bench/sharing.py),
 a /generate during a training then ran 1.57x slower than idle (1.13x with a split like this
 one) and the training 1.46x slower than alone (1.15x).
+
+Training slots (TRAINING_SLOTS: trainings that run at once; ui/training_queue.py lines up the
+rest). MIRADOR_TRAINING_SLOTS sets the count. Otherwise, on a CPU, cores // threads per training
+(at least 1), a training counted as THREADS_PER_TRAINING threads (MIRADOR_TRAIN_THREADS if set):
+a slot per core. The running trainings share the cores: each takes its share of the policy
+above (n running on C cores: C // n threads, (C - 1) // n while a request runs, at least 1), so
+a training alone still has every core, and with all S slots busy each has C // S. On the 2-core
+CPU a class of 30 had its models sooner with two slots of one thread each than with one of two
+(15.5 against 23.7 minutes; bench/load.py --classroom, bench/RESULTS.md), each run stopping at
+its time budget with fewer steps, and a one-thread training cannot stall at OpenMP's barrier when
+other work takes a core.
+On CUDA the default is 1 until bench/gpu.py's slot probe has been run on that GPU: it reports how
+many small trainings run at once before each one slows by more than 1.5x, the value to put in
+MIRADOR_TRAINING_SLOTS.
 """
 
 from __future__ import annotations
@@ -33,17 +47,45 @@ import torch
 from gpt.device import cpu_cores, describe
 from locales import text
 
+from . import memory
 
-def _from_env(name: str, default: int) -> int:
+
+def _from_env(name: str, default: int, environ=os.environ) -> int:
     try:
-        return max(1, int(os.environ.get(name, default)))
+        return max(1, int(environ.get(name, default)))
     except ValueError:
         return default
 
 
+SLOTS_VARIABLE = "MIRADOR_TRAINING_SLOTS"
+# The threads a training is counted for when the slots are planned (MIRADOR_TRAIN_THREADS changes
+# it): one, so a CPU gets a slot per core. A lone training still takes every core (the share policy).
+THREADS_PER_TRAINING = 1
+
+
+def training_slots(cores: int, cuda: bool, environ=os.environ) -> int:
+    """How many trainings run at once: MIRADOR_TRAINING_SLOTS if set; on CUDA 1 (until measured,
+    see the module's docstring); on a CPU cores // threads per training, at least 1."""
+    if SLOTS_VARIABLE in environ:
+        value = environ[SLOTS_VARIABLE]
+        try:
+            slots = int(value)
+        except ValueError:
+            slots = 0
+        if slots < 1:
+            raise ValueError(f"{SLOTS_VARIABLE} must be a whole number of at least 1, got {value!r}: unset it for the default.")
+        return slots
+    if cuda:
+        return 1
+    per_training = _from_env("MIRADOR_TRAIN_THREADS", THREADS_PER_TRAINING, environ)
+    return max(1, cores // per_training)
+
+
 _FIXED_TRAIN = "MIRADOR_TRAIN_THREADS" in os.environ
+# The cores all running trainings share: every core while no request runs, all but one while one does.
 TRAIN_THREADS_ALONE = _from_env("MIRADOR_TRAIN_THREADS", cpu_cores())  # no request running
 TRAIN_THREADS = _from_env("MIRADOR_TRAIN_THREADS", max(1, cpu_cores() - 1))  # while requests run
+TRAINING_SLOTS = training_slots(cpu_cores(), torch.cuda.is_available())
 INFER_THREADS = _from_env("MIRADOR_INFER_THREADS", 1)
 QUIET_S = 1.0  # a streamed generation pauses between tokens; this bridges the pauses
 # Requests that run the model (generate, attention) at once, in their own Gradio concurrency
@@ -53,6 +95,7 @@ INFERENCE_CONCURRENCY = max(1, cpu_cores() // INFER_THREADS)
 
 _lock = threading.Lock()
 _running_requests = 0
+_running_trainings = 0
 _last_request_end = float("-inf")
 
 
@@ -62,11 +105,31 @@ def requests_running() -> bool:
         return _running_requests > 0 or time.monotonic() - _last_request_end < QUIET_S
 
 
+def trainings_running() -> int:
+    with _lock:
+        return _running_trainings
+
+
 def training_threads() -> int:
-    """The thread count a training step should use right now."""
-    if _FIXED_TRAIN or not requests_running():
+    """The thread count a training step should use right now: its share of the training cores."""
+    if _FIXED_TRAIN:
         return TRAIN_THREADS_ALONE
-    return TRAIN_THREADS
+    cores = TRAIN_THREADS if requests_running() else TRAIN_THREADS_ALONE
+    return max(1, cores // max(1, trainings_running()))
+
+
+@contextmanager
+def training():
+    """Wrap a training's run (in a generator, across its yields): while it is open the
+    training counts among those that share the cores."""
+    global _running_trainings
+    with _lock:
+        _running_trainings += 1
+    try:
+        yield
+    finally:
+        with _lock:
+            _running_trainings -= 1
 
 
 def for_training() -> None:
@@ -91,12 +154,14 @@ def inference():
         with _lock:
             _running_requests -= 1
             _last_request_end = time.monotonic()
+        memory.trim_when_quiet()
 
 
 def describe_policy() -> str:
+    slots = f"{TRAINING_SLOTS} training slots sharing them; " if TRAINING_SLOTS > 1 else ""
     if _FIXED_TRAIN:
-        return f"training {TRAIN_THREADS} thread(s), each request {INFER_THREADS}"
-    return f"training {TRAIN_THREADS_ALONE} thread(s), {TRAIN_THREADS} while a request runs; each request {INFER_THREADS}"
+        return f"{slots}training {TRAIN_THREADS} thread(s), each request {INFER_THREADS}"
+    return f"{slots}training {TRAIN_THREADS_ALONE} thread(s), {TRAIN_THREADS} while a request runs; each request {INFER_THREADS}"
 
 
 def device_text(device: torch.device, lang: str = "en") -> str:

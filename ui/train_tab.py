@@ -12,7 +12,7 @@ from gpt.presets import preset as preset_settings
 from gpt.settings import FORM_FIELDS, TrainingSettings
 from viz import loss_curve
 
-from . import checkpoints, limits, plan, train_form, training
+from . import checkpoints, plan, train_form, training
 from .clients import plot_width
 from .context import AppContext
 from .errors import user_errors
@@ -48,7 +48,8 @@ def _form_input(name: str, value):
 def build(ctx: AppContext) -> TrainTab:
     defaults = train_form.DEFAULTS
     with gr.Tab(static("tab.train"), id="train"):
-        gr.Markdown(static("train.intro"))
+        slots = ctx.queue.slots
+        gr.Markdown(static("train.intro") if slots == 1 else static("train.intro.slots", slots=slots))
         with gr.Row(equal_height=False):
             with gr.Column(scale=2, min_width=300):
                 text = gr.Textbox(
@@ -193,8 +194,11 @@ def build(ctx: AppContext) -> TrainTab:
         [status, loss, samples, probe],
         api_name="train",
         preprocess=False,
+        # No limit in Gradio: a limit would hold the calls beyond it in Gradio's own queue, unseen
+        # by ours (no "Waiting" message, no refusal, Stop unable to find them). Our TrainingQueue
+        # orders them, refuses beyond its cap at once, and holds at most slots + cap of them.
         concurrency_id="train",
-        concurrency_limit=limits.MAX_WAITING_TRAININGS + 1,  # our TrainingQueue orders them
+        concurrency_limit=None,
         show_progress="minimal",
         show_progress_on=[status],
     )

@@ -8,8 +8,6 @@ normally, with a final evaluation, and the model it reached becomes the session'
 
 from __future__ import annotations
 
-import ctypes
-import gc
 import time
 from dataclasses import dataclass, field
 
@@ -26,10 +24,11 @@ from viz import loss_curve
 from . import limits, threads
 from .attention import attention_maps, probe_figure, token_pieces
 from .gpu import on_gpu
+from .memory import release_memory
 from .plan import StepTimer
 from .sessions import ModelHandle, SessionRegistry
 from .train_form import TrainRequest
-from .training_queue import TrainingJob, TrainingQueue
+from .training_queue import FINISHING, PREPARING, WAITING, TrainingJob, TrainingQueue
 
 UPDATE_INTERVAL_S = 0.5  # at most about two UI updates a second, plus one per evaluation
 SAMPLE_CHARS = 240  # length of the sample written at each evaluation
@@ -101,12 +100,18 @@ class _History:
 
 
 def stop_training(registry: SessionRegistry, queue: TrainingQueue, sid: str, lang: str = "en") -> str:
+    """Stop this session's training, whatever state it is in (ui/training_queue.py)."""
     job = registry.job(sid)
     if job is None:
         return text("train.stop.nothing", lang)
-    job.stop()
+    state = job.stop()
+    if state in (PREPARING, WAITING):
+        queue.leave(job)  # the ones behind move up at once; this job never runs
+        return text("train.stop.cancelled", lang)
     queue.wake()
-    return text("train.stop.stopping" if job.trainer is not None else "train.stop.cancelled", lang)
+    if state == FINISHING:
+        return text("train.stop.finishing", lang)
+    return text("train.stop.stopping", lang)
 
 
 def set_watch_layer(registry: SessionRegistry, sid: str, layer) -> None:
@@ -128,19 +133,25 @@ def train(
     lang: str = "en",
 ):
     """Queue, train and hand over the model: a generator of TrainUpdates, written in lang."""
-    prepared = prepare(request, timer)  # errors here come before queueing
     job = TrainingJob(sid, watch_layer=request.watch_layer, probe_width_px=probe_width_px)
-    registry.begin_job(sid, job)
+    registry.begin_job(sid, job)  # from here on Stop finds the job
     try:
-        queue.join(job)
+        queue.join(job)  # refused at once when the line is full, before any work
+        prepared = None if job.cancelled else prepare(request, timer)  # in line; its errors end the run
         for position in queue.wait_turn(job):
             waiting = "train.status.waiting.one" if position == 1 else "train.status.waiting.many"
-            yield TrainUpdate(status=text(waiting, lang, count=position))
-        if job.cancelled:
+            at_once = (
+                text("train.status.one_at_a_time", lang)
+                if queue.slots == 1
+                else text("train.status.at_a_time", lang, slots=queue.slots)
+            )
+            yield TrainUpdate(status=text(waiting, lang, count=position, at_once=at_once))
+        if not job.start():
             yield TrainUpdate(status=text("train.status.cancelled", lang), finished=True)
             return
         for update in run_on_device(job, prepared, lang):
             if update.model is not None:  # the last update: hand the model to the session
+                job.finish()
                 handle = _hand_over(registry, job, prepared, update.model, update.meta)
                 status = update.status if handle else text("train.status.discarded", lang)
                 update = TrainUpdate(
@@ -151,18 +162,6 @@ def train(
         queue.leave(job)
         registry.end_job(sid, job)
         release_memory()
-
-
-def release_memory() -> None:
-    """Give the memory a finished training used (optimizer state, activations) back to the OS.
-
-    Python frees it, but glibc's allocator keeps most of it for reuse, so the process would
-    stay at its high-water mark; malloc_trim returns it. Nothing happens off glibc."""
-    gc.collect()
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
 
 
 def _status(event, settings: TrainingSettings, lang: str = "en") -> str:
@@ -213,15 +212,18 @@ def run_on_device(job: TrainingJob, prepared: Prepared, lang: str = "en"):
 
     No session state is touched here, so on a ZeroGPU Space (where this runs in a GPU
     worker process) the model comes back through the yielded update."""
+    with threads.training():  # counted among the trainings sharing the cores until the generator ends
+        yield from _run(job, prepared, lang)
+
+
+def _run(job: TrainingJob, prepared: Prepared, lang: str):
     request, tokenizer = prepared.request, prepared.tokenizer
     s = request.settings
     threads.for_training()
     torch.manual_seed(s.seed)
     model = GPT(prepared.config)
     trainer = Trainer(model, prepared.train_ids, prepared.val_ids, prepared.train_config)
-    job.trainer = trainer
-    if job.cancelled:
-        trainer.stop()
+    job.attach(trainer)
     probe_ids = _probe(tokenizer, request.text, prepared.config.block_size)
     probe_pieces = token_pieces(tokenizer, probe_ids)
     history, attention, last_yield = _History(), None, 0.0
