@@ -18,6 +18,7 @@ from safetensors.torch import save as safetensors_bytes
 
 import gpt
 from gpt import GPT, GPTConfig, make_tokenizer
+from gpt.presets import PRESETS
 
 pytestmark = [
     pytest.mark.browser,
@@ -130,9 +131,10 @@ def test_training_on_ones_own_text_ends_without_an_error_and_the_views_follow(br
     open_tab(page, "Train")
     page.get_by_label("Training text").fill(SPANISH)
     page.get_by_label("tiny").check()
-    page.wait_for_timeout(500)
     page.get_by_text("Advanced settings").click()
     box = page.locator("#max-steps input[type=number]")
+    # The preset fills the form from the server: wait for it, or its answer would overwrite our 30 steps.
+    page.wait_for_function(f"() => document.querySelector('#max-steps input[type=number]').value === '{PRESETS['tiny']['max_steps']}'", timeout=30_000)
     box.fill("30")
     box.press("Enter")
     page.wait_for_timeout(500)
