@@ -22,6 +22,7 @@ import torch
 
 from .data import get_batch
 from .device import resolve_device, resolve_precision
+from .fast_weights import weights_changed
 from .mixed_precision import BF16MasterWeights
 
 
@@ -171,6 +172,7 @@ class Trainer:
         finally:
             if master is not None:
                 master.restore_float32()
+            weights_changed(model)
 
     def _loop(self, optimizer, params, master):
         cfg, model = self.config, self.model
@@ -210,6 +212,9 @@ class Trainer:
             optimizer.step()
             if master is not None:
                 master.master_to_model()
+            # Neither the fused step nor master_to_model bumps the version counters that
+            # gpt/fast_weights.py watches: drop the model's bf16 decode copies explicitly.
+            weights_changed(model)
             train_time += time.perf_counter() - step_start
             tokens += x.numel()
             last_loss = loss_value
