@@ -62,7 +62,7 @@ def test_fast_falls_back_to_exact_where_bf16_is_not_native(sharp, config, monkey
 
 def test_fast_is_exact_below_the_size_rule_on_a_cpu(sharp, monkeypatch):
     monkeypatch.setattr(fw, "bf16_supported", lambda device: True)
-    assert 4 * sharp.num_parameters() / 1e6 < fw.CPU_FAST_MIN_WEIGHT_MB
+    assert fw.copied_mb(sharp) < fw.CPU_FAST_MIN_WEIGHT_MB
     assert fw.decode_precision(sharp, "fast") == "exact"
     monkeypatch.setattr(fw, "CPU_FAST_MIN_WEIGHT_MB", 0.0)
     assert fw.decode_precision(sharp, "fast") == "fast"
@@ -79,9 +79,15 @@ def test_fast_generation_is_deterministic_with_a_seed_and_uses_the_copies(sharp,
     assert fw.has_fast_weights(sharp)
 
 
-def test_fast_logits_follow_exact_to_bf16_rounding(sharp, config, fast_here):
+@pytest.mark.parametrize("packed", [True, False], ids=["onednn-packed", "plain-bf16 (the CUDA path)"])
+def test_fast_logits_follow_exact_to_bf16_rounding(sharp, config, fast_here, monkeypatch, packed):
+    if not packed:
+        monkeypatch.setattr(fw, "_onednn_bf16", lambda: False)
+    elif not fw._onednn_bf16():
+        pytest.skip("oneDNN's bf16 linear is not available on this CPU; the plain case covers the decode path")
     seq = prompt(config.vocab_size, B=2, T=config.block_size, seed=4)
     exact, fast = KVCache(sharp, 2), KVCache(sharp, 2, fw.fast_weights(sharp))
+    assert fast.weights.linear is (fw._packed_linear if packed else fw._plain_linear)
     differ = False
     with torch.inference_mode():
         exact.forward(seq[:, :3])
