@@ -28,7 +28,8 @@ calls weights_changed(model) after every update, which drops the copies.
 
 Threads: the app serves several requests at once from one shared model. Copies are built under
 a lock, and a built set is never written again, only replaced: a generation takes one set at
-its start and keeps it to its end, whatever another thread rebuilds meanwhile.
+its start and keeps it to its end, whatever another thread rebuilds meanwhile. (The token
+table is the exception: it is the model's own tensor, see _build.)
 """
 
 from __future__ import annotations
@@ -90,7 +91,7 @@ def decode_precision(model, precision: str = "fast") -> str:
 
 def copied_mb(model) -> float:
     """Float32 megabytes of the weights `fast` reads as bf16 copies: the blocks' matrices."""
-    return 4 * sum(p.numel() for name, p in model.blocks.named_parameters() if p.dim() == 2) / 1e6
+    return 4 * sum(p.numel() for p in model.blocks.parameters() if p.dim() == 2) / 1e6
 
 
 # The products: x (N, in), float32 or bf16, times a bf16 weight copy -> (N, out) in bf16. The
@@ -155,8 +156,13 @@ def _build(model) -> DecodeWeights:
     return DecodeWeights(layers, final, linear, linear_gelu, torch.float32)
 
 
-def _key(model) -> tuple:
-    return tuple((p.data_ptr(), p._version, p.dtype, p.device) for p in model.parameters())
+def _key(model) -> tuple | None:
+    """What identifies the weights' current values; None when it cannot be told: a model made
+    under torch.inference_mode has no version counters, so its copies are rebuilt every time."""
+    params = list(model.parameters())
+    if any(p.is_inference() for p in params):
+        return None
+    return tuple((p.data_ptr(), p._version, p.dtype, p.device) for p in params)
 
 
 def fast_weights(model) -> DecodeWeights:
@@ -164,7 +170,7 @@ def fast_weights(model) -> DecodeWeights:
     with _lock:
         key = _key(model)
         entry = _copies.get(model)
-        if entry is None or entry[0] != key:
+        if entry is None or key is None or entry[0] != key:
             with torch.no_grad():
                 entry = (key, _build(model))
             _copies[model] = entry

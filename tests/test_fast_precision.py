@@ -128,6 +128,15 @@ def test_copies_are_rebuilt_when_the_weights_change(sharp, fast_here):
     assert fw.fast_weights(sharp) is not second
 
 
+def test_a_model_made_in_inference_mode_gets_fresh_copies_every_time(make_config, fast_here):
+    config = make_config()
+    with torch.inference_mode():  # its parameters have no version counters to watch
+        model = gpt.GPT(config).eval()
+    assert fw.fast_weights(model) is not fw.fast_weights(model)
+    out = model.generate(prompt(config.vocab_size), 5, temperature=0, precision="fast")
+    assert out.shape == (1, 8)
+
+
 @pytest.mark.parametrize("precision", ["fp32", "bf16"])
 def test_training_drops_the_copies(make_sharp, make_config, fast_here, precision):
     # Neither the Trainer's fused AdamW step nor its bf16 master weights' write-back bumps a
