@@ -115,6 +115,11 @@ def measure(name: str, rounds: int, models: dict, warmup: int = 1, lean_recomput
     if lean_recompute:
         result["lean_recompute_tok_s"] = new_tokens / median(times["lean recompute"])
         result["lean_recompute_speedup"] = paired_ratio(times["reference"], times["lean recompute"])
+    print(
+        f"  {name} ({torch.get_num_threads()} threads): exact {result['speedup']:.2f}x, fast {result['fast_speedup']:.2f}x "
+        f"(reference {result['reference_tok_s']:.1f} tok/s)",
+        file=sys.stderr, flush=True,
+    )
     return result
 
 
@@ -151,6 +156,7 @@ def quality(quick: bool) -> dict:
     model, val_ids, val_loss, steps = train_large(QUALITY_TRAIN_S[quick])
     train_s = time.perf_counter() - start
     start = time.perf_counter()
+    print(f"  quality: bundled {out['bundled']['agreement']}", file=sys.stderr, flush=True)
     out["trained 6x384"] = {
         "agreement": fast_agreement(model, val_ids), "shape": model.config, "seconds": time.perf_counter() - start,
         "val_loss": val_loss, "steps": steps, "train_s": train_s,
