@@ -11,9 +11,9 @@ Where it pays (measured, 2-core AVX-512 BF16 EPYC, 32 MB of L3, bench/README.md)
   torch.compile uses for bf16 linears): there the 24 products of a 6x384 step took 0.73 ms
   against 2.7 ms for float32 F.linear; plain bf16 F.linear took 1.6-1.9 ms. Each packed
   product also costs ~10 us of fixed overhead, against ~2-5 us for a small float32 one, so a
-  model whose float32 weights sit in the cache anyway decodes faster in float32 (4x192: 0.31 ms
-  against 0.49 ms a step). `fast` therefore uses bf16 only from CPU_FAST_MIN_WEIGHT_MB of
-  float32 weights up, and is `exact` below.
+  model whose float32 weights sit in the cache anyway decodes faster in float32 (4x192: 0.29 ms
+  against 0.42 ms a step). `fast` therefore uses bf16 only from CPU_FAST_MIN_WEIGHT_MB of
+  float32 block weights up, and is `exact` below.
 - On CUDA, bf16 wherever the GPU supports it.
 - Elsewhere (MPS, CPUs without native bf16), `fast` is `exact`.
 
@@ -44,10 +44,12 @@ from .device import cpu_has_native_bf16
 from .kv_cache import DecodeWeights
 
 INFERENCE_PRECISIONS = ("exact", "fast")
-# Float32 weights (MB) from which CPU bf16 decoding beat float32 in bench/ on the 2-core EPYC
-# (32 MB of L3): below it the float32 weights stay in the cache and bf16's per-product overhead
-# wins; 6x384 (43 MB) decoded 2.5x faster in bf16, 4x256 (13 MB) 0.9x as fast.
-CPU_FAST_MIN_WEIGHT_MB = 24.0
+# Float32 block weights (MB, copied_mb) from which `fast` uses bf16 on a CPU. Measured on the
+# 2-core EPYC (32 MB of L3), one thread, bf16 step speed over float32's: 4x128 (3 MB) 0.55x,
+# 4x192 (7 MB) 0.6-0.9x, 4x256 (13 MB) 0.9x quiet but 2x while other processes thrashed the
+# cache, 6x256 (19 MB) 1.5-1.6x, 6x384 (42 MB) 2.5-2.7x. Below it float32's weights stay in the
+# cache and bf16's fixed cost per product decides; from it up bf16 won in every measurement.
+CPU_FAST_MIN_WEIGHT_MB = 16.0
 
 _lock = threading.Lock()
 _copies: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> (key, DecodeWeights)
