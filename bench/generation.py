@@ -210,9 +210,10 @@ def run(quick: bool = False) -> Section:
         "Reference: the plain loop under torch.no_grad() (forward of the cropped context, last position's logits, sample, append), float32. "
         "Ours: generate(...) with the KV cache, precision='exact' (the default) and precision='fast'.",
         "exact's output was identical to the reference's, token for token, in every round (same seed; asserted). "
-        "fast samples from float32 logits of bf16 products, so its text parts from the reference's at the first token whose draw lands differently: "
-        + ", ".join(f"{n} after {r['fast_same_tokens_until']} of {r['new_tokens']} tokens" for n, r in results.items())
-        + " (last round; a token where fast runs exact, e.g. the small model, never differs).",
+        "fast samples from float32 logits of bf16 products, so its text may part from the reference's at the first draw that lands differently; "
+        "in the last round it matched for its first "
+        + ", ".join(f"{r['fast_same_tokens_until']} of {r['new_tokens']} tokens ({n})" for n, r in results.items())
+        + " (where fast runs exact, as for the small model, it always matches).",
         f"Per token, a cached step reads every weight once. Large model: exact reads {fp32_mb:.1f} MB of float32 "
         f"({fp32_mb * large['exact_tok_s'] / 1000:.1f} GB/s at its speed); fast reads the blocks' {bf16_mb:.1f} MB as bf16 plus the "
         f"{head_mb:.2f} MB float32 token table for the logits ({(bf16_mb + head_mb) * large['fast_tok_s'] / 1000:.1f} GB/s). "
