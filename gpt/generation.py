@@ -9,6 +9,12 @@ sequence is longer than block_size, the window slides: every token moves to a ne
 position, so its learned position embedding, and with it every cached key and value, changes.
 A sliding cache would then be wrong; we recompute the window (through the cache's lean
 forward, gpt/kv_cache.py), asking only for the last position's logits.
+
+precision="exact" (the default) computes in the model's own float32 weights: the same tokens as
+the plain loop. precision="fast" reads bfloat16 copies of the weights within the window, where
+a step is one position and the weights' bytes set its speed (gpt/fast_weights.py: where they
+pay, and the quality they keep); past the window it recomputes exactly, in float32. Sampling
+always happens in float32 on the logits.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from collections.abc import Iterator
 import torch
 
 from .checks import whole_at_least
+from .fast_weights import check_precision, decode_precision, fast_weights
 from .kv_cache import KVCache, decode_threads
 from .modes import evaluation
 from .sampling import check_sampling, sample_next
@@ -55,15 +62,20 @@ def stream(
     top_p: float | None = None,
     generator: torch.Generator | None = None,
     use_cache: bool = True,
+    precision: str = "exact",
 ) -> Iterator[torch.Tensor]:
     """Yield max_new_tokens new tokens, each (B, 1), one step at a time.
 
-    use_cache=False recomputes the cropped context for every token (the plain reference).
+    use_cache=False recomputes the cropped context for every token (the plain reference, always
+    exact). precision: "exact" or "fast" (see the module's docstring).
     Validation happens on the call, not at the first next().
     """
     check_prompt(idx, model.config.vocab_size, max_new_tokens)
     check_sampling(temperature, top_k, top_p)
-    return _stream(model, idx.long(), max_new_tokens, temperature, top_k, top_p, generator, use_cache)
+    check_precision(precision)
+    # A prompt already past the window starts with the exact recompute: no fast step to take.
+    fast = use_cache and idx.shape[1] <= model.config.block_size and decode_precision(model, precision) == "fast"
+    return _stream(model, idx.long(), max_new_tokens, temperature, top_k, top_p, generator, use_cache, fast)
 
 
 def _module_last_logits(model, window: torch.Tensor) -> torch.Tensor:
@@ -73,14 +85,15 @@ def _module_last_logits(model, window: torch.Tensor) -> torch.Tensor:
         return model.last_logits(window)
 
 
-def _stream(model, idx, max_new_tokens, temperature, top_k, top_p, generator, use_cache):
+def _stream(model, idx, max_new_tokens, temperature, top_k, top_p, generator, use_cache, fast):
     block_size = model.config.block_size
     device = model.pos_emb.weight.device
     # Every token of the sequence, preallocated: the window is a view into it, never a copy.
     tokens = torch.empty(idx.shape[0], idx.shape[1] + max_new_tokens, dtype=torch.long, device=device)
     tokens[:, : idx.shape[1]] = idx
     length = idx.shape[1]
-    cache = KVCache(model, idx.shape[0]) if use_cache else None
+    # fast: the weights are taken (built if need be) once, here, and kept to the end.
+    cache = KVCache(model, idx.shape[0], fast_weights(model) if fast else None) if use_cache else None
     for _ in range(max_new_tokens):
         # Inference mode only while computing, never across a yield: the caller's code between
         # two tokens runs with its own autograd settings.
@@ -94,7 +107,9 @@ def _stream(model, idx, max_new_tokens, temperature, top_k, top_p, generator, us
                 logits = cache.forward(tokens[:, cache.length : length])  # (B, V): the prompt
             else:
                 # The window slid: every token sits at a new position, so its keys and values
-                # are recomputed, through the cache's lean forward.
+                # are recomputed, through the cache's lean forward, in float32 (exact).
+                if fast:
+                    cache, fast = KVCache(model, idx.shape[0]), False
                 cache.reset()
                 logits = cache.forward(tokens[:, length - block_size : length])  # (B, V)
             next_token = sample_next(logits, temperature, top_k, top_p, generator)  # (B, 1)
@@ -103,7 +118,7 @@ def _stream(model, idx, max_new_tokens, temperature, top_k, top_p, generator, us
         yield next_token.clone()
 
 
-def generate(model, idx, max_new_tokens, temperature=1.0, top_k=None, top_p=None, generator=None, use_cache=True):
+def generate(model, idx, max_new_tokens, temperature=1.0, top_k=None, top_p=None, generator=None, use_cache=True, precision="exact"):
     """The prompt followed by max_new_tokens sampled tokens, (B, T + max_new_tokens)."""
-    new_tokens = list(stream(model, idx, max_new_tokens, temperature, top_k, top_p, generator, use_cache))
+    new_tokens = list(stream(model, idx, max_new_tokens, temperature, top_k, top_p, generator, use_cache, precision))
     return torch.cat([idx.to(model.pos_emb.weight.device).long(), *new_tokens], dim=1)

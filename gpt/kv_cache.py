@@ -11,11 +11,18 @@ weights, so the logits agree with the full forward's to float rounding and gener
 same tokens (tests/test_kv_cache.py, tests/test_generation.py). It is written out because, at one position, the work per layer is a handful of tiny matrix-vector
 products and Python's module machinery around them cost as much as the arithmetic: this path
 ran a 4-layer, 128-wide step in 0.48 ms against the modules' 0.71 ms (2-core EPYC, bench/).
+
+The weights it reads come as a DecodeWeights: by default the model's own tensors (the `exact`
+precision, float32, the same tokens as the plain loop), or bfloat16 copies that another module
+builds and multiplies its own way (the `fast` precision, gpt/fast_weights.py). Either way the
+residual stream, LayerNorm, attention, the cache and the logits stay in the stream's dtype.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -43,28 +50,57 @@ def decode_threads(device: torch.device):
         torch.set_num_threads(before)
 
 
+def linear_gelu(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    """The MLP's widening product and its GELU."""
+    return F.gelu(F.linear(x, weight, bias))
+
+
+@dataclass(frozen=True)
+class DecodeWeights:
+    """What a decode step reads, looked up once: at one position per step, even nn.Module's
+    attribute lookups are a visible share of the time."""
+
+    # Per block: ln_1 weight, bias; qkv weight, bias; attn proj weight, bias; ln_2 weight, bias;
+    # mlp fc weight, bias; mlp proj weight, bias.
+    layers: tuple[tuple[torch.Tensor, ...], ...]
+    final: tuple[torch.Tensor, ...]  # tok_emb, pos_emb, ln_f weight, ln_f bias, lm_head weight
+    # The blocks' products, (x, weight, bias) -> x @ weight.T + bias, and the MLP's first one
+    # followed by its GELU. The weight is whatever this bundle holds (for `fast`, a bf16 copy in
+    # the layout its multiply wants); the result may be in another dtype than the stream's
+    # (`fast` returns bf16: adding it to the float32 stream promotes it). The final LayerNorm and
+    # the logits always use F.linear on the stream's dtype.
+    linear: Callable = F.linear
+    linear_gelu: Callable = linear_gelu
+    dtype: torch.dtype = torch.float32  # the residual stream's, and the cached keys' and values'
+
+
+def model_weights(model) -> DecodeWeights:
+    """The model's own tensors (the `exact` precision): nothing is copied."""
+    layers = tuple(
+        (
+            b.ln_1.weight, b.ln_1.bias, b.attn.qkv.weight, b.attn.qkv.bias, b.attn.proj.weight, b.attn.proj.bias,
+            b.ln_2.weight, b.ln_2.bias, b.mlp.fc.weight, b.mlp.fc.bias, b.mlp.proj.weight, b.mlp.proj.bias,
+        )
+        for b in model.blocks
+    )
+    final = (model.tok_emb.weight, model.pos_emb.weight, model.ln_f.weight, model.ln_f.bias, model.lm_head.weight)
+    return DecodeWeights(layers, final, dtype=model.pos_emb.weight.dtype)
+
+
 class KVCache:
     """Keys and values of every layer for the first `length` positions of B sequences."""
 
-    def __init__(self, model, batch: int):
+    def __init__(self, model, batch: int, weights: DecodeWeights | None = None):
         cfg = model.config
         self.n_embd, self.n_head, self.head_size = cfg.n_embd, cfg.n_head, cfg.head_size
         self.block_size = cfg.block_size
+        self.weights = weights if weights is not None else model_weights(model)
         ref = model.pos_emb.weight
         shape = (batch, cfg.n_head, cfg.block_size, cfg.head_size)
-        self.keys = [ref.new_empty(shape) for _ in range(cfg.n_layer)]  # each (B, nh, block, hs)
-        self.values = [ref.new_empty(shape) for _ in range(cfg.n_layer)]
+        self.keys = [ref.new_empty(shape, dtype=self.weights.dtype) for _ in range(cfg.n_layer)]  # each (B, nh, block, hs)
+        self.values = [ref.new_empty(shape, dtype=self.weights.dtype) for _ in range(cfg.n_layer)]
         self.length = 0  # positions filled
-        # The weights each layer needs, looked up once: at one position per step, even
-        # nn.Module's attribute lookups are a visible share of the time.
-        self.layers = [
-            (
-                b.ln_1.weight, b.ln_1.bias, b.attn.qkv.weight, b.attn.qkv.bias, b.attn.proj.weight, b.attn.proj.bias,
-                b.ln_2.weight, b.ln_2.bias, b.mlp.fc.weight, b.mlp.fc.bias, b.mlp.proj.weight, b.mlp.proj.bias,
-            )
-            for b in model.blocks
-        ]
-        self.final = (model.tok_emb.weight, model.pos_emb.weight, model.ln_f.weight, model.ln_f.bias, model.lm_head.weight)
+        self.layers, self.final = self.weights.layers, self.weights.final
 
     def reset(self) -> None:
         """Forget every position (the buffers are reused)."""
@@ -81,15 +117,17 @@ class KVCache:
             raise ValueError("Several new tokens at once are only supported for the prompt, at position 0.")
         C, nh, hs = self.n_embd, self.n_head, self.head_size
         tok_emb, pos_emb, ln_f_weight, ln_f_bias, lm_head = self.final
+        linear, linear_gelu = self.weights.linear, self.weights.linear_gelu
         # Rows are (sequence, position) pairs: 2-D all the way, so each linear is one addmm.
         x = (F.embedding(idx, tok_emb) + pos_emb[start:end]).view(B * T, C)  # (B*T, C)
         last_layer = len(self.layers) - 1
         for i, (layer, keys, values) in enumerate(zip(self.layers, self.keys, self.values)):
             ln_1_w, ln_1_b, qkv_w, qkv_b, attn_proj_w, attn_proj_b, ln_2_w, ln_2_b, fc_w, fc_b, mlp_proj_w, mlp_proj_b = layer
             h = F.layer_norm(x, (C,), ln_1_w, ln_1_b)
-            q, k, v = F.linear(h, qkv_w, qkv_b).view(B, T, 3, nh, hs).permute(2, 0, 3, 1, 4).unbind(0)  # 3 x (B, nh, T, hs)
-            keys.narrow(2, start, T).copy_(k)
+            q, k, v = linear(h, qkv_w, qkv_b).view(B, T, 3, nh, hs).permute(2, 0, 3, 1, 4).unbind(0)  # 3 x (B, nh, T, hs)
+            keys.narrow(2, start, T).copy_(k)  # (copy_ converts to the cache's dtype if need be)
             values.narrow(2, start, T).copy_(v)
+            q = q.to(keys.dtype)  # the same tensor unless `fast` computed it in bf16
             if i == last_layer and T > 1:
                 # Only the last position's output is read from the last layer: every position
                 # has given its key and value, but only the last one asks (query) and goes on.
@@ -100,9 +138,9 @@ class KVCache:
             rows = q.shape[2]
             y = F.scaled_dot_product_attention(q, keys.narrow(2, 0, end), values.narrow(2, 0, end), is_causal=rows > 1)
             y = y.transpose(1, 2).reshape(B * rows, C)  # (B*rows, C): heads side by side
-            x = x + F.linear(y, attn_proj_w, attn_proj_b)
+            x = x + linear(y, attn_proj_w, attn_proj_b)
             h = F.layer_norm(x, (C,), ln_2_w, ln_2_b)
-            x = x + F.linear(F.gelu(F.linear(h, fc_w, fc_b)), mlp_proj_w, mlp_proj_b)
+            x = x + linear(linear_gelu(h, fc_w, fc_b), mlp_proj_w, mlp_proj_b)
         self.length = end
         last = F.layer_norm(x.view(B, -1, C)[:, -1], (C,), ln_f_weight, ln_f_bias)  # (B, C)
         return F.linear(last, lm_head)  # (B, vocab_size)

@@ -198,10 +198,11 @@ class GPT(nn.Module):
         """Logits of the last position only, (B, vocab_size): generation needs nothing else."""
         return self.lm_head(self.ln_f(self.stream(idx)[:, -1]))
 
-    def generate(self, idx, max_new_tokens, temperature=1.0, top_k=None, top_p=None, generator=None):
-        """Continue idx (B, T) by max_new_tokens tokens; returns (B, T + max_new_tokens)."""
-        return generate(self, idx, max_new_tokens, temperature, top_k, top_p, generator)
+    def generate(self, idx, max_new_tokens, temperature=1.0, top_k=None, top_p=None, generator=None, precision="exact"):
+        """Continue idx (B, T) by max_new_tokens tokens; returns (B, T + max_new_tokens).
+        precision: "exact" (float32) or "fast" (bf16 weights where they pay; gpt/generation.py)."""
+        return generate(self, idx, max_new_tokens, temperature, top_k, top_p, generator, precision=precision)
 
-    def generate_stream(self, idx, max_new_tokens, temperature=1.0, top_k=None, top_p=None, generator=None):
+    def generate_stream(self, idx, max_new_tokens, temperature=1.0, top_k=None, top_p=None, generator=None, precision="exact"):
         """Yield the new tokens one step at a time, each (B, 1)."""
-        return stream(self, idx, max_new_tokens, temperature, top_k, top_p, generator)
+        return stream(self, idx, max_new_tokens, temperature, top_k, top_p, generator, precision=precision)

@@ -36,6 +36,7 @@ from .data import get_batch, step_batches
 from .device import resolve_device, resolve_precision
 from .distributed import World
 from .dropout import fast_dropout
+from .fast_weights import weights_changed
 from .mixed_precision import BF16MasterWeights
 from .modes import evaluation
 from .resume import ResumeState, load_optimizer_state, optimizer_state
@@ -269,6 +270,7 @@ class Trainer:
                 best.restore()  # into params: under bf16 the float32 master weights, copied below
             if master is not None:
                 master.restore_float32()
+            weights_changed(model)
 
     @torch.no_grad()
     def _continue(self, state: ResumeState, params, names, optimizer, batches, best, master) -> None:
@@ -351,6 +353,9 @@ class Trainer:
             optimizer.step()
             if master is not None:
                 master.master_to_model()
+            # Neither the fused step nor master_to_model bumps the version counters that
+            # gpt/fast_weights.py watches: drop the model's bf16 decode copies explicitly.
+            weights_changed(self.model)
             train_time += time.perf_counter() - step_start
             tokens += step_tokens
             last_loss = loss_value
