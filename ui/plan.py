@@ -1,26 +1,22 @@
 """Before training: what the presets are for, the text's vocabulary, parameter count and a time estimate.
 
-The estimate is a FLOP model calibrated once per process: a few training steps of a small
-reference model are timed on this device (a fraction of a second), giving the rate at
-which this machine does training arithmetic; a shape's step time is then its FLOPs over
-that rate, plus a small fixed cost per layer. It is rough (small models are slower per
-FLOP than big ones), so the UI says "about"; the live tokens/s during training is exact.
+The estimate is ui/run_estimate.py's model of a run (steps, evaluations, samples, figures,
+start-up, the time budget), timed on this machine by ui/calibration.py. It is an estimate,
+so the UI says "about"; the live tokens/s during training is exact.
 """
 
 from __future__ import annotations
 
-import threading
-import time
 from dataclasses import dataclass
 
-import torch
-
-from gpt import GPT, GPTConfig, TrainConfig, Trainer, make_tokenizer
-from gpt.device import describe, resolve_device
+from gpt import make_tokenizer
+from gpt.device import describe
 from gpt.settings import TrainingSettings
 from locales import text, translate_error
 
-from . import limits, threads
+from . import limits
+from .calibration import StepTimer
+from .run_estimate import RunEstimate, estimate_run
 from .train_form import settings_from_form
 
 
@@ -57,71 +53,6 @@ def describe_text(info: TextInfo | None, training_text: str = "", lang: str = "e
     return text("train.text.stats", lang, chars=info.chars, char_vocab=info.char_vocab, bpe_vocab=info.bpe_vocab)
 
 
-# --- cost of one step ------------------------------------------------------------------------
-
-
-def flops_per_step(config: GPTConfig, batch_size: int) -> float:
-    """Forward + backward FLOPs of one training step (6 per weight per token, plus attention)."""
-    C, L, T = config.n_embd, config.n_layer, config.block_size
-    matmul_weights = L * 12 * C * C + config.vocab_size * C  # blocks, plus the tied LM head
-    tokens = batch_size * T
-    attention = 12 * L * T * T * C * batch_size  # QK^T and AV, forward and backward
-    return 6.0 * matmul_weights * tokens + attention
-
-
-_REFERENCE = (GPTConfig(vocab_size=65, block_size=64, n_layer=2, n_head=4, n_embd=128), 16)
-
-
-class StepTimer:
-    """Seconds per training step on this device, from one cheap calibration (done lazily)."""
-
-    def __init__(self, device: str = "auto"):
-        self.device = resolve_device(device)
-        self._rate = None  # FLOP/s achieved by the reference
-        self._lock = threading.Lock()
-
-    def rate(self) -> float:
-        with self._lock:
-            if self._rate is None:
-                self._rate = self._calibrate()
-            return self._rate
-
-    def _calibrate(self) -> float:
-        threads.for_training()
-        config, batch = _REFERENCE
-        generator = torch.Generator().manual_seed(0)
-        ids = torch.randint(config.vocab_size, (4096,), generator=generator)
-        trainer = Trainer(
-            GPT(config),
-            ids,
-            None,
-            TrainConfig(
-                max_steps=4,
-                batch_size=batch,
-                warmup_steps=0,
-                eval_interval=10_000,
-                eval_iters=1,
-                device=self.device.type,
-            ),
-        )
-        times, last = [], time.perf_counter()
-        for _ in trainer.run():
-            if self.device.type == "cuda":
-                torch.cuda.synchronize()
-            now = time.perf_counter()
-            times.append(now - last)
-            last = now
-        best = min(times[1:])  # the first step pays one-off costs
-        return flops_per_step(config, batch) / max(best - self._overhead(config), 1e-4)
-
-    def _overhead(self, config: GPTConfig) -> float:
-        per_layer = 0.0003 if self.device.type == "cuda" else 0.001
-        return 0.002 + per_layer * config.n_layer
-
-    def seconds(self, config: GPTConfig, batch_size: int) -> float:
-        return self._overhead(config) + flops_per_step(config, batch_size) / self.rate()
-
-
 # --- the summary shown under the presets -----------------------------------------------------
 
 
@@ -134,7 +65,7 @@ def _fmt_seconds(s: float) -> str:
 
 
 def plan_summary(timer: StepTimer, info: TextInfo | None, settings: TrainingSettings, lang: str = "en") -> str:
-    """Markdown: parameter count, time per step and for the run, or what to change."""
+    """Markdown: parameter count, the run's expected duration and what it is made of, or what to change."""
     tokenizer = settings.tokenizer
     vocab = info.vocab(tokenizer) if info else (65 if tokenizer == "char" else 12_000)
     config = settings.model_config(vocab)
@@ -145,29 +76,36 @@ def plan_summary(timer: StepTimer, info: TextInfo | None, settings: TrainingSett
         warning = text("train.plan.over_bpe" if tokenizer == "bpe" else "train.plan.over", lang, cap=limits.MAX_PARAMETERS / 1e6)
     lines = [text("train.plan.parameters", lang, millions=params / 1e6, vocab=vocab) + warning]
     if not over:
-        step = timer.seconds(config, settings.batch_size)
-        if timer.device.type != "cpu":
-            where = text("train.plan.on_device", lang, device=describe(timer.device))
-        elif threads.TRAIN_THREADS_ALONE > 1:
-            where = text("train.plan.on_cpu.many", lang, threads=threads.TRAIN_THREADS_ALONE)
-        else:
-            where = text("train.plan.on_cpu.one", lang)
-        max_steps, budget = settings.max_steps, settings.time_budget_s
-        steps = settings.expected_steps(step)
-        total = max_steps * step if budget is None else min(max_steps * step, budget)
-        budget_note = text("train.plan.budget", lang, budget=budget, steps=steps) if steps < max_steps else ""
-        lines.append(
-            text(
-                "train.plan.step",
-                lang,
-                step=_fmt_seconds(step),
-                where=where,
-                steps=max_steps,
-                total=_fmt_seconds(total),
-                budget=budget_note,
-            )
-        )
+        lines += describe_estimate(estimate_run(timer, settings, vocab, info.chars if info else 0), timer, lang)
     return "  \n".join(lines)
+
+
+def describe_estimate(estimate: RunEstimate, timer: StepTimer, lang: str = "en") -> list[str]:
+    """Two lines: the time per step and for the whole run (saying when the time budget ends it),
+    then what the run's time is made of."""
+    if timer.device.type != "cpu":
+        where = text("train.plan.on_device", lang, device=describe(timer.device))
+    elif estimate.threads > 1:
+        where = text("train.plan.on_cpu.many", lang, threads=estimate.threads)
+    else:
+        where = text("train.plan.on_cpu.one", lang)
+    values = dict(
+        step=_fmt_seconds(estimate.step_s),
+        where=where,
+        steps=estimate.steps,
+        max_steps=estimate.max_steps,
+        evals=estimate.evaluations,
+        total=_fmt_seconds(estimate.total_s),
+    )
+    key = "train.plan.step.budget" if estimate.budget_ends_run else "train.plan.step"
+    parts = text(
+        "train.plan.parts",
+        lang,
+        steps_s=_fmt_seconds(estimate.steps_s),
+        evals_s=_fmt_seconds(estimate.evaluations_s),
+        other_s=_fmt_seconds(estimate.other_s),
+    )
+    return [text(key, lang, **values), parts]
 
 
 def form_summary(timer: StepTimer, info: TextInfo | None, values: dict, lang: str = "en") -> str:

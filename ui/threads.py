@@ -118,6 +118,15 @@ def training_threads() -> int:
     return max(1, cores // max(1, trainings_running()))
 
 
+def for_a_new_training() -> int:
+    """The thread count a training started now would run with, while no request runs: its share
+    of the training cores beside those already running (what the Train tab's time estimate is
+    timed with, ui/calibration.py)."""
+    if _FIXED_TRAIN:
+        return TRAIN_THREADS_ALONE
+    return max(1, TRAIN_THREADS_ALONE // (trainings_running() + 1))
+
+
 @contextmanager
 def training():
     """Wrap a training's run (in a generator, across its yields): while it is open the

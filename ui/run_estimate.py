@@ -1,0 +1,153 @@
+"""How long a training run will take, before it starts: the model behind the Train tab's estimate.
+
+A run in the app (ui/training.py) takes, on the user's clock:
+
+    start-up      tokenizing the text, and the first step's one-off costs
+  + steps         steps x one step (forward, backward, AdamW)
+  + evaluations   at every eval_interval steps and at the end, Trainer.estimate_loss on the
+                  validation and the training text: 2 x eval_iters forward batches
+  + reports       at each evaluation, what the Train tab shows of it: a sample of SAMPLE_CHARS
+                  characters, generated one token at a time (the whole window recomputed for each
+                  token once the text is longer than the context), and the probe's attention figure
+  + updates       the loss curve, redrawn at most every UPDATE_INTERVAL_S and at each evaluation
+
+The time budget counts from the first step and is checked before each step: a run that it ends
+makes steps until the budget is spent, then one more evaluation and report.
+
+Each piece costs what this machine's timings of small references say (ui/calibration.py), scaled
+by the shape: the layers, the width, the context, the batch, and the vocabulary (the LM head and
+the embedding dominate a small model with BPE's vocabulary of thousands of tokens).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from gpt.config import GPTConfig
+from gpt.settings import TrainingSettings
+
+from .calibration import StepTimer
+
+# The share of the reports' and the updates' time that the training's clock sees. All of it while
+# ui/training.py writes the sample and draws the figures between two steps, on the training's
+# thread; lower it if that work moves to another thread (on a CPU it still shares the cores).
+REPORTS_ON_TRAINING_CLOCK = 1.0
+EVALUATED_TEXTS = 2  # each evaluation estimates the loss on the validation text and on the training text
+PROBE_TOKENS = 48  # the probe's attention maps show at most this many tokens
+
+
+def sample_tokens(tokenizer: str) -> int:
+    """Tokens in the sample written at each evaluation (ui/training.py's _sample: SAMPLE_CHARS
+    characters, about 4 per BPE token)."""
+    from .training import SAMPLE_CHARS  # ui/training.py imports this module's timer: import at call time
+
+    return SAMPLE_CHARS if tokenizer == "char" else SAMPLE_CHARS // 4
+
+
+def update_interval_s() -> float:
+    from .training import UPDATE_INTERVAL_S
+
+    return UPDATE_INTERVAL_S
+
+
+@dataclass(frozen=True)
+class RunEstimate:
+    """A run's expected duration, piece by piece (seconds)."""
+
+    step_s: float  # one training step
+    max_steps: int
+    steps: int  # the steps the run makes: max_steps, or fewer when the time budget ends it
+    time_budget_s: float | None
+    evaluations: int
+    eval_iters: int  # forward batches per text at each evaluation
+    evaluation_s: float  # one evaluation's loss estimates
+    report_s: float  # one evaluation's sample and attention figure (REPORTS_ON_TRAINING_CLOCK applied)
+    updates: int
+    update_s: float  # one redraw of the loss curve (REPORTS_ON_TRAINING_CLOCK applied)
+    startup_s: float  # tokenizing the text and the first step's one-off costs
+    threads: int  # the training's CPU threads (1 on a GPU)
+    precision: str
+
+    @property
+    def steps_s(self) -> float:
+        return self.steps * self.step_s
+
+    @property
+    def evaluations_s(self) -> float:
+        """The evaluations with their reports: what a run does beyond its steps."""
+        return self.evaluations * (self.evaluation_s + self.report_s)
+
+    @property
+    def other_s(self) -> float:
+        """Start-up and the loss curve's redraws."""
+        return self.startup_s + self.updates * self.update_s
+
+    @property
+    def total_s(self) -> float:
+        return self.steps_s + self.evaluations_s + self.other_s
+
+    @property
+    def budget_ends_run(self) -> bool:
+        return self.steps < self.max_steps
+
+
+def evaluations_in(steps: int, eval_interval: int) -> int:
+    """Evaluations in a run of `steps` steps: every eval_interval steps, and at the last step."""
+    return steps // eval_interval + (1 if steps % eval_interval else 0)
+
+
+def estimate_run(timer: StepTimer, settings: TrainingSettings, vocab_size: int, text_chars: int) -> RunEstimate:
+    """The expected duration of a run of these settings on a text of text_chars characters whose
+    vocabulary (for settings.tokenizer) has vocab_size tokens."""
+    config = settings.model_config(vocab_size)
+    costs, draw = timer.costs(config), timer.draw()
+    batch = settings.batch_size
+    step = costs.step_s(config, batch)
+    # The evaluations' spacing and size, as the run will decide them from the same step estimate.
+    plan = settings.train_config(step_seconds=timer.seconds(config, batch), device=timer.device.type)
+    evaluation = EVALUATED_TEXTS * plan.eval_iters * costs.forward_s(config, batch)
+    report = REPORTS_ON_TRAINING_CLOCK * (
+        _sample_s(costs, config, sample_tokens(settings.tokenizer)) + _probe_s(costs, draw, config)
+    )
+    update = REPORTS_ON_TRAINING_CLOCK * draw.loss_figure_s
+    # Between evaluations, the loss curve is redrawn once per UPDATE_INTERVAL_S (or per step, if slower).
+    steps_per_update = max(1, math.ceil(update_interval_s() / max(step, 1e-9)))
+    per_step = step + update / steps_per_update + (evaluation + report + update) / plan.eval_interval
+    steps = settings.max_steps
+    if settings.time_budget_s is not None:
+        within_budget = math.ceil(max(settings.time_budget_s - costs.first_step_extra_s, 0.0) / per_step)
+        steps = max(1, min(steps, within_budget))
+    evaluations = (
+        steps // plan.eval_interval + 1 if steps < settings.max_steps else evaluations_in(steps, plan.eval_interval)
+    )
+    updates = 2 + steps // steps_per_update + evaluations  # the first and last, between steps, at evaluations
+    startup = costs.first_step_extra_s + draw.tokenize_per_char_s[settings.tokenizer] * text_chars
+    return RunEstimate(
+        step_s=step,
+        max_steps=settings.max_steps,
+        steps=steps,
+        time_budget_s=settings.time_budget_s,
+        evaluations=evaluations,
+        eval_iters=plan.eval_iters,
+        evaluation_s=evaluation,
+        report_s=report,
+        updates=updates,
+        update_s=update,
+        startup_s=startup,
+        threads=costs.threads,
+        precision=costs.precision,
+    )
+
+
+def _sample_s(costs, config: GPTConfig, tokens: int) -> float:
+    """The sample: one position per token while it fits in the context, then a window per token."""
+    within = min(tokens, config.block_size - 1)  # the prompt is one token
+    return within * costs.decode_token_s(config) + (tokens - within) * costs.window_token_s(config)
+
+
+def _probe_s(costs, draw, config: GPTConfig) -> float:
+    """The probe: one forward over its tokens (about a window's), then its figure of every head."""
+    return costs.window_token_s(config) * min(PROBE_TOKENS, config.block_size) / config.block_size + draw.probe_s(
+        config.n_head
+    )
