@@ -1,0 +1,276 @@
+"""The Train tab's time estimate against the clock: each preset and tokenizer, estimated, then run
+through the app.
+
+    python bench/estimates.py            # 7 runs, about 8 minutes on a 2-core CPU; writes its RESULTS.md section
+    python bench/estimates.py --quick    # tiny char, tiny bpe and fast char (about 2 minutes); writes nothing
+
+For each case, on tiny Shakespeare (capped at the app's text limit, ui/limits.py):
+- the estimate: what the Train tab shows for these settings and this text (ui/run_estimate.py),
+  computed by a child process with the app's environment (its thread policy, MIRADOR_TRAIN_THREADS
+  included), calibrated once for all cases as the app calibrates once per process;
+- the clock: a fresh `python app.py` (subprocess, free port), the text and settings sent to /train
+  with gradio_client, from the call to its last streamed update (start-up, steps, evaluations,
+  samples, figures, saving the model, Gradio's streaming: what the user waits for). One run at a
+  time, the app otherwise idle.
+Target: measured / estimated within 0.7-1.3 (±30%) in every case, and when the estimate says the time
+budget ends the run, the run ends on it.
+
+small's 1,000 steps and medium's 5,000 would take their whole 300 s budgets: small runs 300 steps
+(a full run), and small bpe and medium char a 60 s budget (the budget's path), to keep the bench short.
+medium bpe is over the app's parameter cap and is not run.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+if __package__ in (None, ""):  # run as a script (python bench/<name>.py): import bench.* from the repo root
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.common import ROOT, AppProcess, Section, client, cpu_model, load_average, shakespeare_text, train_args  # noqa: E402
+from gpt.presets import preset  # noqa: E402
+
+START, END = "<!-- estimates -->", "<!-- /estimates -->"
+TOLERANCE = 0.30
+# (preset, tokenizer, changes to the preset, why)
+CASES = [
+    ("tiny", "char", {}, ""),
+    ("tiny", "bpe", {}, ""),
+    ("fast", "char", {}, ""),
+    ("fast", "bpe", {}, ""),
+    ("small", "char", {"max_steps": 300}, "300 of its 1,000 steps"),
+    ("small", "bpe", {"time_budget_s": 60.0}, "a 60 s budget instead of 300 s"),
+    ("medium", "char", {"time_budget_s": 60.0}, "a 60 s budget instead of 300 s"),
+]
+QUICK = 3  # the first three cases
+DONE = re.compile(r"\*\*(.+?) at step ([\d,]+)\*\* in ([\d.]+) s")
+
+
+def case_name(name: str, tokenizer: str, changes: dict) -> str:
+    return f"{name} {tokenizer}" + "".join(f", {k}={v:g}" for k, v in changes.items())
+
+
+def settings_of(name: str, tokenizer: str, changes: dict):
+    return preset(name, tokenizer=tokenizer, **changes)
+
+
+def training_text() -> str:
+    from ui import limits
+
+    return shakespeare_text()[: limits.MAX_TEXT_CHARS]
+
+
+# --- the estimates, in a process like the app's ----------------------------------------------
+
+
+def estimate_cases(cases: list) -> list[dict]:
+    """Run in the child: one StepTimer for all cases, as in the app."""
+    from ui.plan import StepTimer, text_info
+    from ui.run_estimate import estimate_run
+
+    text = training_text()
+    info = text_info(text)
+    timer = StepTimer()
+    start = time.perf_counter()
+    timer.draw()
+    out = []
+    for name, tokenizer, changes, _ in cases:
+        e = estimate_run(timer, settings_of(name, tokenizer, changes), info.vocab(tokenizer), info.chars)
+        out.append(
+            {
+                "total_s": e.total_s,
+                "steps": e.steps,
+                "max_steps": e.max_steps,
+                "budget_ends_run": e.budget_ends_run,
+                "step_s": e.step_s,
+                "steps_s": e.steps_s,
+                "evaluations": e.evaluations,
+                "evaluations_s": e.evaluations_s,
+                "other_s": e.other_s,
+                "eval_iters": e.eval_iters,
+                "threads": e.threads,
+                "precision": e.precision,
+            }
+        )
+    return [{**o, "calibration_s": time.perf_counter() - start} for o in out]
+
+
+def estimates_in_app_environment(cases: list, env: dict) -> list[dict]:
+    spec = json.dumps([[n, t, c, w] for n, t, c, w in cases])
+    out = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "--estimate-json", spec],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# --- the runs, through the app --------------------------------------------------------------
+
+
+def run_in_app(app: AppProcess, text: str, settings) -> dict:
+    c = client(app.url)
+    load = load_average()
+    start = time.perf_counter()
+    job = c.submit(*train_args(text, settings), api_name="/train")
+    final = job.result(timeout=900)
+    seconds = time.perf_counter() - start
+    status = str(final[0] if isinstance(final, (tuple, list)) else final)
+    match = DONE.search(status)
+    if match is None:
+        raise RuntimeError(f"The run did not end as expected: {status[:300]}")
+    return {
+        "measured_s": seconds,
+        "how": match.group(1),
+        "steps": int(match.group(2).replace(",", "")),
+        "app_clock_s": float(match.group(3)),
+        "load_before": load,
+    }
+
+
+def measure(cases: list) -> list[dict]:
+    env = {**os.environ}
+    estimates = estimates_in_app_environment(cases, env)
+    text = training_text()
+    results = []
+    with AppProcess(env=env, log_name="estimates") as app:
+        for (name, tokenizer, changes, why), estimate in zip(cases, estimates):
+            print(
+                f"  {case_name(name, tokenizer, changes)}: estimate {estimate['total_s']:.1f} s ...",
+                file=sys.stderr,
+                flush=True,
+            )
+            run = run_in_app(app, text, settings_of(name, tokenizer, changes))
+            ratio = run["measured_s"] / estimate["total_s"]
+            budget_agrees = estimate["budget_ends_run"] == (run["how"] == "Time budget reached")
+            results.append(
+                {
+                    "case": case_name(name, tokenizer, changes),
+                    "why": why,
+                    "estimate": estimate,
+                    "run": run,
+                    "ratio": ratio,
+                    "met": abs(ratio - 1) <= TOLERANCE and budget_agrees,
+                    "budget_agrees": budget_agrees,
+                }
+            )
+            print(
+                f"    measured {run['measured_s']:.1f} s ({run['how']} at step {run['steps']}): x{ratio:.2f}",
+                file=sys.stderr,
+                flush=True,
+            )
+    return results
+
+
+# --- the report -------------------------------------------------------------------------------
+
+
+def table(results: list[dict]) -> str:
+    rows = [
+        "| case | estimate | of which steps / evaluations / other | measured | measured / estimate | steps: estimated / run | ended by | load before |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        e, m = r["estimate"], r["run"]
+        ended = m["how"] + ("" if r["budget_agrees"] else " (estimate disagrees)")
+        rows.append(
+            f"| {r['case']} | {e['total_s']:.1f} s | {e['steps_s']:.1f} / {e['evaluations_s']:.1f} ({e['evaluations']} x {e['eval_iters']} batches x 2) / {e['other_s']:.1f} s "
+            f"| {m['measured_s']:.1f} s | **{r['ratio']:.2f}** {'✓' if r['met'] else '✗'} | {e['steps']:,} / {m['steps']:,} of {e['max_steps']:,} | {ended} | {m['load_before']} |"
+        )
+    return "\n".join(rows)
+
+
+def threads_note(results: list[dict]) -> str:
+    e = results[0]["estimate"]
+    fixed = os.environ.get("MIRADOR_TRAIN_THREADS")
+    policy = f"MIRADOR_TRAIN_THREADS={fixed}" if fixed else "the app's default thread policy (ui/threads.py)"
+    return f"{e['threads']} training thread(s) ({policy})"
+
+
+def section_text(results: list[dict], argv: str, seconds: float) -> str:
+    met = sum(r["met"] for r in results)
+    calibration = results[0]["estimate"]["calibration_s"]
+    return f"""{START}
+## Time estimates against the clock (bench/estimates.py)
+
+`{argv}` on {time.strftime("%Y-%m-%d")} — {cpu_model()}, {threads_note(results)}; load average at the end {load_average()}
+(the machine is shared with other work). Estimate: the Train tab's (ui/run_estimate.py), by a process with the app's
+environment, calibrated once ({calibration:.1f} s for all cases' precisions). Measured: a fresh `python app.py`, /train via
+gradio_client, from the call to its last update. Tiny Shakespeare. Target: measured / estimate in [{1 - TOLERANCE:.1f}, {1 + TOLERANCE:.1f}],
+and the time budget ends the run exactly when the estimate says so. **{met} of {len(results)} met.**
+
+{table(results)}
+
+- Cases changed from their preset to keep the bench short: {"; ".join(f"{r['case']}: {r['why']}" for r in results if r["why"]) or "none"}.
+  medium bpe (15.3M parameters) is over the app's cap and cannot run.
+- (this section took {seconds:.0f} s)
+{END}"""
+
+
+def write_section(text: str) -> None:
+    from bench.load import write_section as write_marked
+
+    write_marked(text, ROOT / "bench" / "RESULTS.md", START, END)
+
+
+def run(quick: bool = False) -> Section:
+    start = time.perf_counter()
+    cases = CASES[:QUICK] if quick else CASES
+    results = measure(cases)
+    seconds = time.perf_counter() - start
+    if not quick:
+        write_section(section_text(results, "python bench/estimates.py", seconds))
+    out = Section(
+        f"Time estimates against the clock: {len(results)} runs through the app{' (--quick)' if quick else ''}"
+    )
+    for r in results:
+        out.row(
+            f"{r['case']}: measured / estimated seconds",
+            r["estimate"]["total_s"],
+            r["run"]["measured_s"],
+            r["ratio"],
+            "0.7-1.3x",
+            r["met"],
+            unit="s",
+        )
+    out.notes.append(threads_note(results) + f"; load average at the end {load_average()}.")
+    if not quick:
+        out.notes.append("Details in the estimates section below.")
+    out.json = {
+        "estimate_ratio_worst": max((abs(r["ratio"] - 1), r["ratio"]) for r in results)[1],
+        "estimates_met": sum(r["met"] for r in results),
+        "estimates_cases": len(results),
+    }
+    return out
+
+
+def main() -> None:
+    if len(sys.argv) == 3 and sys.argv[1] == "--estimate-json":
+        print(json.dumps(estimate_cases([tuple(c) for c in json.loads(sys.argv[2])])))
+        return
+    import argparse
+
+    from bench.common import print_section
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="three short cases; RESULTS.md is left as it is")
+    args = parser.parse_args()
+    print(f"load average at the start: {load_average()}", file=sys.stderr)
+    start = time.perf_counter()
+    section = run(quick=args.quick)
+    section.seconds = time.perf_counter() - start
+    print_section(section)
+
+
+if __name__ == "__main__":
+    main()
