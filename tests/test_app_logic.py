@@ -245,7 +245,7 @@ def test_plan_summary_shows_parameters_and_time(timer):
     info = plan.text_info(TEXT)
     shape = dict(n_layer=2, n_head=2, n_embd=64, block_size=32, batch_size=16, max_steps=300, time_budget_s=30.0)
     summary = plan.plan_summary(timer, info, TrainingSettings(tokenizer="char", **shape))
-    assert "parameters" in summary and "per step" in summary
+    assert "parameters" in summary and "per step" in summary and "evaluations" in summary  # ui/run_estimate.py
     big = dict(n_layer=6, n_head=6, n_embd=384, block_size=256, batch_size=32, max_steps=5000, time_budget_s=300.0)
     over = plan.plan_summary(timer, plan.TextInfo(10**6, 80, 12_000), TrainingSettings(tokenizer="bpe", **big))
     assert "over the" in over and "char tokenizer" in over

@@ -38,12 +38,14 @@ from gpt.device import resolve_device, resolve_precision
 
 from . import threads
 
+# Each piece is timed a few times and the fastest kept: the machine may be shared, and a burst of
+# other work during a calibration would otherwise set every estimate until the process ends.
 STEPS_TIMED = 3  # per reference, after one untimed step that pays one-off costs
 FEW = (1, 8)  # (batch, block): a step with almost no arithmetic
 TYPICAL = (8, 64)  # (batch, block): a step whose arithmetic shows
 SMALL_VOCAB, BIG_VOCAB = 65, 8192  # a char vocabulary; one near BPE's on an English text
 TOKENS_GENERATED = 12  # timed within the context window (half as many past it)
-TOKENIZE_CHARS = 20_000  # of the bundled corpus, to time each tokenizer
+TOKENIZE_CHARS = 10_000  # of the bundled corpus, to time each tokenizer
 
 
 def body_flops(config: GPTConfig, batch_size: int) -> float:
@@ -250,13 +252,11 @@ def _time_steps(device: torch.device, precision: str, thread_count: int) -> Step
     references = [_Reference(device, precision, c, shape[2][0]) for c, shape in zip(configs, shapes)]
     try:
         first = [r.step() for r in references]  # one-off costs: allocations, the optimizer's state
-        one, three, two_big, typical, typical_big = map(
-            statistics.median, _alternating(references, _Reference.step, STEPS_TIMED)
-        )
+        one, three, two_big, typical, typical_big = map(min, _alternating(references, _Reference.step, STEPS_TIMED))
         mid_run = references[3:]
-        forward, forward_big = map(statistics.median, _alternating(mid_run, _Reference.forward, STEPS_TIMED))
-        decode, decode_big = map(statistics.mean, _alternating(mid_run, lambda r: r.generation(False), 1))
-        window = statistics.mean(references[3].generation(True))
+        forward, forward_big = map(min, _alternating(mid_run, _Reference.forward, STEPS_TIMED))
+        decode, decode_big = map(statistics.median, _alternating(mid_run, lambda r: r.generation(False), 1))
+        window = statistics.median(references[3].generation(True))
     finally:
         for r in references:
             r.close()
