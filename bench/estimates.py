@@ -98,7 +98,10 @@ def estimate_cases(cases: list) -> list[dict]:
                 "precision": e.precision,
             }
         )
-    return [{**o, "calibration_s": time.perf_counter() - start} for o in out]
+    seconds = time.perf_counter() - start
+    timed = {c.precision: c for c in timer._costs.values()}  # what the calibration measured, per precision
+    costs = {p: {k: v for k, v in c.__dict__.items() if k not in ("precision", "threads")} for p, c in timed.items()}
+    return [{**o, "calibration_s": seconds, "costs": costs} for o in out]
 
 
 def estimates_in_app_environment(cases: list, env: dict) -> list[dict]:
@@ -197,6 +200,17 @@ def threads_note(results: list[dict]) -> str:
     return f"{e['threads']} training thread(s) ({policy})"
 
 
+def calibration_note(costs: dict) -> str:
+    def one(precision, c):
+        return (
+            f"{precision}: fixed {c['fixed_s'] * 1e3:.1f} ms + {c['per_layer_s'] * 1e3:.2f} ms/layer + {c['per_parameter_s'] * 1e9:.2f}/parameter, "
+            f"{c['flops_per_s'] / 1e9:.0f} GFLOP/s, {c['per_logit_s'] * 1e9:.1f}/logit; forward {c['forward_body']:.2f} of the body, "
+            f"{c['forward_logits']:.2f} of the logits; first step +{c['first_step_extra_s'] * 1e3:.0f} ms"
+        )
+
+    return "; ".join(one(p, c) for p, c in costs.items())
+
+
 def section_text(results: list[dict], argv: str, seconds: float) -> str:
     met = sum(r["met"] for r in results)
     calibration = results[0]["estimate"]["calibration_s"]
@@ -211,6 +225,8 @@ and the time budget ends the run exactly when the estimate says so. **{met} of {
 
 {table(results)}
 
+- Where the time budget ends a run, the total is the budget's; the estimated steps show the step model there.
+- Calibration (per parameter and per logit: ns): {calibration_note(results[0]["estimate"]["costs"])}.
 - Cases changed from their preset to keep the bench short: {"; ".join(f"{r['case']}: {r['why']}" for r in results if r["why"]) or "none"}.
   medium bpe (15.3M parameters) is over the app's cap and cannot run.
 - (this section took {seconds:.0f} s)

@@ -22,15 +22,17 @@ COSTS = StepCosts(
     per_layer_s=0.001,
     per_parameter_s=5e-9,
     flops_per_s=3e10,
-    per_logit_width_s=2e-10,
+    per_logit_s=1.2e-8,
     forward_body=0.4,
-    forward_head=0.4,
+    forward_logits=0.4,
     decode_per_layer_s=2e-4,
     decode_per_parameter_s=1e-10,
     window_vs_body=0.2,
     first_step_extra_s=0.01,
 )
-DRAW = DrawCosts(probe_fixed_s=0.01, probe_per_head_s=0.002, loss_figure_s=0.01, tokenize_per_char_s={"char": 3e-8, "bpe": 4e-6})
+DRAW = DrawCosts(
+    probe_fixed_s=0.01, probe_per_head_s=0.002, loss_figure_s=0.01, tokenize_per_char_s={"char": 3e-8, "bpe": 4e-6}
+)
 CHARS = 1_000_000
 CHAR_VOCAB, BPE_VOCAB = 65, 11_901
 
@@ -64,7 +66,9 @@ def test_the_estimate_is_the_steps_plus_the_evaluations_reports_updates_and_star
     assert e.evaluations == evaluations_in(500, plan_.eval_interval) and e.eval_iters == plan_.eval_iters
     assert e.evaluation_s == pytest.approx(2 * plan_.eval_iters * COSTS.forward_s(config, 16))  # val and train
     assert e.report_s > DRAW.probe_s(config.n_head)  # the sample, then the probe's figure
-    assert e.total_s == pytest.approx(e.steps_s + e.evaluations * (e.evaluation_s + e.report_s) + e.startup_s + e.updates * e.update_s)
+    assert e.total_s == pytest.approx(
+        e.steps_s + e.evaluations * (e.evaluation_s + e.report_s) + e.startup_s + e.updates * e.update_s
+    )
     assert e.total_s > e.steps_s + e.evaluations_s > e.steps_s
 
 
@@ -73,7 +77,9 @@ def test_more_evaluations_or_bigger_ones_take_longer(timer):
     dense = estimate_run(timer, tiny(eval_interval=10), CHAR_VOCAB, CHARS)
     assert (sparse.evaluations, dense.evaluations) == (5, 50)
     assert dense.total_s > sparse.total_s
-    assert dense.total_s - sparse.total_s == pytest.approx(45 * (sparse.evaluation_s + sparse.report_s + sparse.update_s), rel=0.05)
+    assert dense.total_s - sparse.total_s == pytest.approx(
+        45 * (sparse.evaluation_s + sparse.report_s + sparse.update_s), rel=0.05
+    )
     light = estimate_run(timer, tiny(eval_interval=50, eval_iters=2), CHAR_VOCAB, CHARS)
     heavy = estimate_run(timer, tiny(eval_interval=50, eval_iters=40), CHAR_VOCAB, CHARS)
     assert heavy.evaluation_s == pytest.approx(20 * light.evaluation_s) and heavy.total_s > light.total_s
@@ -106,7 +112,11 @@ def test_the_time_budget_ends_the_estimate_and_the_plan_says_so(timer):
     capped = estimate_run(timer, settings, CHAR_VOCAB, CHARS)
     assert capped.budget_ends_run and 0.35 * 2000 < capped.steps < 0.65 * 2000
     # The budget, then the last step's overrun and one more evaluation: never much more, never less.
-    assert budget <= capped.total_s - capped.startup_s <= budget + capped.step_s + capped.evaluation_s + capped.report_s + 3 * capped.update_s
+    assert (
+        budget
+        <= capped.total_s - capped.startup_s
+        <= budget + capped.step_s + capped.evaluation_s + capped.report_s + 3 * capped.update_s
+    )
     # Evaluations every eval_interval steps, and one more where the budget stops the run.
     assert capped.evaluations == capped.steps // settings.train_config(step_seconds=capped.step_s).eval_interval + 1
     info = plan.TextInfo(CHARS, CHAR_VOCAB, BPE_VOCAB)
@@ -149,7 +159,9 @@ def test_the_calibration_times_real_pieces_under_the_training_thread_count(monke
     char, bpe = settings.model_config(CHAR_VOCAB), settings.model_config(BPE_VOCAB)
     costs = timer.costs(char)
     assert costs.threads == 1 and costs.precision == timer.precision(char)
-    assert costs.flops_per_s > 0 and costs.forward_body > 0 and costs.decode_per_layer_s + costs.decode_per_parameter_s > 0
+    assert (
+        costs.flops_per_s > 0 and costs.forward_body > 0 and costs.decode_per_layer_s + costs.decode_per_parameter_s > 0
+    )
     # About 20x the logits and 4.7x the parameters: no load on the machine makes it cheaper.
     assert timer.seconds(bpe, settings.batch_size) > 2 * timer.seconds(char, settings.batch_size)
     assert timer.costs(bpe) is costs  # timed once per precision and thread count

@@ -1,27 +1,30 @@
 """This machine's speed at the pieces a training run is made of, timed once per process.
 
-The Train tab's time estimate (ui/run_estimate.py) is a model: each piece of a run costs what
-it costs a small reference model here, scaled by the shape. This module times the references,
-lazily (the first estimate that needs them) and cheaply (about half a second on a 2-core CPU):
+The Train tab's time estimate (ui/run_estimate.py) is a model: each piece of a run costs what it
+costs small reference models here, scaled by the shape. A training step is
 
-- training steps of five small models. Three with almost no tokens (a batch of one 8-token
-  window) give what a step costs whatever its arithmetic: a fixed part (Python, launches), a
-  part per layer, and a part per parameter (AdamW, gradient clipping, the copies a step makes
-  of every weight). Two with a typical batch, the same but for their vocabulary (65 and 4,096
-  tokens), give the arithmetic rate of the blocks and the cost of each logit: one token's score
-  for one vocabulary entry, in the LM head, the softmax and the embedding's gradient. A BPE
-  vocabulary is thousands of entries, so this is most of a small BPE model's step.
-- mid-run, as the app does at its evaluations: a forward batch of each typical model (what a
-  loss estimate is made of), and tokens generated within and past the context window (the
-  sample written at each evaluation).
-- once for all: the figures the Train tab draws (the probe's attention maps, the loss curve) and
-  tokenizing text.
+    fixed + per layer x layers + per parameter x parameters + FLOPs / rate + per logit x logits
+
+a fixed part (Python, the loop), a part per layer (kernel launches, whatever the width), a part per
+parameter (AdamW, gradient clipping, the copies a step makes of every weight), the arithmetic (every
+matrix product, the LM head's included, at this machine's rate), and a part per logit (one token's
+score for one vocabulary entry: the softmax, the loss and their gradients pass over all of them).
+A BPE vocabulary has thousands of entries, so the last two are most of a small BPE model's step,
+and a logits tensor that no longer fits in the processor's cache costs more per logit: the
+references are sized so that the big-vocabulary one does not fit either.
+
+This module times five references side by side, lazily (the first estimate that needs them) and
+cheaply (about a second on a 2-core CPU): one and three layers with almost no tokens, two layers
+with almost no tokens and a big vocabulary, two layers with a typical batch, and one layer with a
+typical batch and a big vocabulary. Five step times, five unknowns: solved as a linear system.
+Mid-run, as the app does at its evaluations, it also times a forward batch (what a loss estimate
+is made of) and tokens generated within and past the context window (the sample written at each
+evaluation); and once for all, the figures the Train tab draws and tokenizing text.
 
 A run's pieces are timed under its own conditions: the thread count ui/threads.py's policy gives
 a training that starts now, and the precision its width gets (gpt/device.py resolve_precision:
 bf16 for wide models on CPUs that multiply it natively). Each (precision, threads) pair is timed
-on its own, the first time an estimate needs it; fp32 with 64-wide references, bf16 with 128-wide
-ones (where it is used).
+on its own, the first time an estimate needs it.
 """
 
 from __future__ import annotations
@@ -38,29 +41,33 @@ from gpt.device import resolve_device, resolve_precision
 
 from . import threads
 
-# Each piece is timed a few times and the fastest kept: the machine may be shared, and a burst of
-# other work during a calibration would otherwise set every estimate until the process ends.
+# Each piece is timed a few times, the references in alternation, and the median kept: a burst of
+# other work on a shared machine then moves no estimate, while a machine busy all along slows the
+# estimates as it slows the runs.
 STEPS_TIMED = 3  # per reference, after one untimed step that pays one-off costs
 FEW = (1, 8)  # (batch, block): a step with almost no arithmetic
-TYPICAL = (8, 64)  # (batch, block): a step whose arithmetic shows
-SMALL_VOCAB, BIG_VOCAB = 65, 8192  # a char vocabulary; one near BPE's on an English text
+TYPICAL = (16, 64)  # (batch, block): a step whose arithmetic outweighs its fixed costs
+# A char vocabulary, and one the size of GPT-2 BPE's pieces in an English text of a megabyte. The
+# big-vocabulary reference's logits (50 MB in float32) overflow the processor's cache, as a BPE
+# model's do: within the cache a logit costs about half as much (measured on a 2-core EPYC).
+SMALL_VOCAB, BIG_VOCAB = 65, 12_288
+LOGITS_HEAVY = TYPICAL  # (batch, block) of the big-vocabulary reference
 TOKENS_GENERATED = 12  # timed within the context window (half as many past it)
 TOKENIZE_CHARS = 10_000  # of the bundled corpus, to time each tokenizer
 
 
-def body_flops(config: GPTConfig, batch_size: int) -> float:
-    """Forward + backward FLOPs of one step in the transformer blocks (6 per weight per token,
-    plus attention); the LM head and the embedding are counted per logit instead."""
+def step_flops(config: GPTConfig, batch_size: int) -> float:
+    """Forward + backward FLOPs of one step: 6 per weight per token in the blocks and the tied LM
+    head, plus attention."""
     C, L, T = config.n_embd, config.n_layer, config.block_size
     tokens = batch_size * T
     attention = 12 * L * T * T * C * batch_size  # QK^T and AV, forward and backward
-    return 6.0 * L * 12 * C * C * tokens + attention
+    return 6.0 * (L * 12 * C * C + config.vocab_size * C) * tokens + attention
 
 
-def logit_widths(config: GPTConfig, tokens: int) -> float:
-    """tokens x vocabulary x width: what the LM head's matmul, the softmax over the vocabulary
-    and the embedding's gradient grow with."""
-    return float(tokens) * config.vocab_size * config.n_embd
+def logits(config: GPTConfig, tokens: int) -> float:
+    """tokens x vocabulary: the scores the softmax, the loss and their gradients pass over."""
+    return float(tokens) * config.vocab_size
 
 
 @dataclass(frozen=True)
@@ -72,10 +79,10 @@ class StepCosts:
     fixed_s: float  # per step, whatever the model
     per_layer_s: float  # per step and layer (launches: independent of the width)
     per_parameter_s: float  # per step and parameter (AdamW, clipping, weight copies)
-    flops_per_s: float  # the blocks' arithmetic
-    per_logit_width_s: float  # per token x vocabulary entry x width
-    forward_body: float  # a forward batch costs this fraction of the step's body (fixed, layers, arithmetic)
-    forward_head: float  # ... and this fraction of its logits' cost
+    flops_per_s: float  # the matrix products' arithmetic
+    per_logit_s: float  # per token and vocabulary entry
+    forward_body: float  # a forward batch costs this fraction of a step's fixed, layer and arithmetic parts
+    forward_logits: float  # ... and this fraction of its logits' part
     decode_per_layer_s: float  # one token generated within the window: a part per layer (launches)
     decode_per_parameter_s: float  # ... and one per weight (each is read once per token)
     window_vs_body: float  # a token past the window recomputes one window: this fraction of its step's body
@@ -83,18 +90,17 @@ class StepCosts:
 
     def parts(self, config: GPTConfig, batch_size: int) -> tuple[float, float, float]:
         """(body, parameters, logits): the seconds of one step, in the three parts that scale differently."""
-        body = self.fixed_s + self.per_layer_s * config.n_layer + body_flops(config, batch_size) / self.flops_per_s
+        body = self.fixed_s + self.per_layer_s * config.n_layer + step_flops(config, batch_size) / self.flops_per_s
         parameters = self.per_parameter_s * config.num_parameters
-        logits = self.per_logit_width_s * logit_widths(config, batch_size * config.block_size)
-        return body, parameters, logits
+        return body, parameters, self.per_logit_s * logits(config, batch_size * config.block_size)
 
     def step_s(self, config: GPTConfig, batch_size: int) -> float:
         return sum(self.parts(config, batch_size))
 
     def forward_s(self, config: GPTConfig, batch_size: int) -> float:
         """One forward batch, as Trainer.estimate_loss runs it (no gradients, no optimizer)."""
-        body, _, logits = self.parts(config, batch_size)
-        return self.forward_body * body + self.forward_head * logits
+        body, _, logits_s = self.parts(config, batch_size)
+        return self.forward_body * body + self.forward_logits * logits_s
 
     def decode_token_s(self, config: GPTConfig) -> float:
         """One token generated while the sequence fits in the context (the KV cache's one position)."""
@@ -235,69 +241,83 @@ def _alternating(references: list, measure, rounds: int) -> list[list[float]]:
 
 
 def _time_steps(device: torch.device, precision: str, thread_count: int) -> StepCosts:
-    """Time the five references, side by side, and solve for StepCosts (see the module's docstring)."""
-    width = 64 if precision == "fp32" else 128
-
-    def config(n_layer, vocab, shape):
-        return GPTConfig(vocab_size=vocab, block_size=shape[1], n_layer=n_layer, n_head=4, n_embd=width)
-
+    """Time the five references side by side and solve for StepCosts (see the module's docstring)."""
+    width = 64 if precision == "fp32" else 128  # bf16 is what CPUs give models from 128 wide
+    # (layers, width, vocabulary, (batch, block)); the last is narrow, so its logits dominate.
     shapes = [
-        (1, SMALL_VOCAB, FEW),
-        (3, SMALL_VOCAB, FEW),
-        (2, BIG_VOCAB, FEW),
-        (2, SMALL_VOCAB, TYPICAL),
-        (2, BIG_VOCAB, TYPICAL),
+        (1, width, SMALL_VOCAB, FEW),
+        (3, width, SMALL_VOCAB, FEW),
+        (2, width, BIG_VOCAB, FEW),
+        (2, width, SMALL_VOCAB, TYPICAL),
+        (1, 64, BIG_VOCAB, LOGITS_HEAVY),
     ]
-    configs = [config(*shape) for shape in shapes]
-    references = [_Reference(device, precision, c, shape[2][0]) for c, shape in zip(configs, shapes)]
+    configs = [
+        GPTConfig(vocab_size=vocab, block_size=shape[1], n_layer=layers, n_head=4, n_embd=w)
+        for layers, w, vocab, shape in shapes
+    ]
+    references = [_Reference(device, precision, c, shape[-1][0]) for c, shape in zip(configs, shapes)]
     try:
         first = [r.step() for r in references]  # one-off costs: allocations, the optimizer's state
-        one, three, two_big, typical, typical_big = map(min, _alternating(references, _Reference.step, STEPS_TIMED))
-        mid_run = references[3:]
-        forward, forward_big = map(min, _alternating(mid_run, _Reference.forward, STEPS_TIMED))
-        decode, decode_big = map(statistics.median, _alternating(mid_run, lambda r: r.generation(False), 1))
-        window = statistics.median(references[3].generation(True))
+        steps = [statistics.median(t) for t in _alternating(references, _Reference.step, STEPS_TIMED)]
+        typical, big = references[3:]
+        forwards = [statistics.median(t) for t in _alternating([typical, big], _Reference.forward, STEPS_TIMED)]
+        decodes = [statistics.median(t) for t in _alternating([typical, big], lambda r: r.generation(False), 1)]
+        window = statistics.median(typical.generation(True))
     finally:
         for r in references:
             r.close()
-    # Few tokens: a step is fixed + per layer + per parameter (the arithmetic is negligible).
-    # Two layers with the big vocabulary against the mean of one and three layers with the small
-    # one: the same layers, (BIG_VOCAB - SMALL_VOCAB) x width more parameters.
-    c1, c3, c2_big, small, big = configs
-    extra_parameters = c2_big.num_parameters - (c1.num_parameters + c3.num_parameters) / 2
-    per_parameter = max(0.0, two_big - (one + three) / 2) / extra_parameters
-    per_layer = max(0.0, (three - one - per_parameter * (c3.num_parameters - c1.num_parameters)) / 2)
-    fixed = max(0.0, one - per_layer - per_parameter * c1.num_parameters)
-    # A typical batch: what is left after those is arithmetic (the blocks') and logits.
-    tokens = TYPICAL[0] * TYPICAL[1]
-    logits_s = max(0.0, typical_big - typical - per_parameter * (big.num_parameters - small.num_parameters))
-    per_logit = logits_s / (logit_widths(big, tokens) - logit_widths(small, tokens))
-    overheads = fixed + 2 * per_layer + per_parameter * small.num_parameters
-    arithmetic_s = max(typical - overheads - per_logit * logit_widths(small, tokens), 0.1 * typical)
-    body_s = overheads + arithmetic_s
-    forward_body = forward / body_s
-    forward_head = (forward_big - forward) / logits_s if logits_s > 0 else forward_body
-    # Generating one position reads every weight once: the big vocabulary's extra rows give the
-    # cost per weight, the rest is per layer.
-    decode_per_parameter = max(0.0, decode_big - decode) / (big.num_parameters - small.num_parameters)
-    decode_per_layer = max(0.0, decode - decode_per_parameter * small.num_parameters) / 2
+    # Each step: fixed + layers x per_layer + parameters x per_parameter + FLOPs / rate + logits x per_logit.
+    rows = [
+        [1.0, c.n_layer, c.num_parameters, step_flops(c, shape[-1][0]), logits(c, shape[-1][0] * shape[-1][1])]
+        for c, shape in zip(configs, shapes)
+    ]
+    fixed, per_layer, per_parameter, seconds_per_flop, per_logit = _solve(rows, steps)
     costs = StepCosts(
         precision=precision,
         threads=thread_count,
         fixed_s=fixed,
         per_layer_s=per_layer,
         per_parameter_s=per_parameter,
-        flops_per_s=body_flops(small, TYPICAL[0]) / arithmetic_s,
-        per_logit_width_s=per_logit,
+        flops_per_s=1.0 / max(seconds_per_flop, 1e-15),
+        per_logit_s=per_logit,
+        forward_body=1.0,
+        forward_logits=1.0,
+        decode_per_layer_s=0.0,
+        decode_per_parameter_s=0.0,
+        window_vs_body=1.0,
+        first_step_extra_s=max(0.0, first[3] - steps[3]),
+    )
+    # A forward batch: a fraction of the body, another of the logits' part (the typical reference
+    # is mostly body, the big-vocabulary one mostly logits).
+    parts = [costs.parts(c, shape[-1][0]) for c, shape in zip(configs[3:], shapes[3:])]
+    forward_body, forward_logits = _solve([[body, logits_s] for body, _, logits_s in parts], forwards)
+    # Generating one position reads every weight once: a part per layer, a part per weight.
+    decode_per_layer, decode_per_parameter = _solve([[c.n_layer, c.num_parameters] for c in configs[3:]], decodes)
+    return replace(
+        costs,
         forward_body=forward_body,
-        forward_head=max(0.0, forward_head),
+        forward_logits=forward_logits,
         decode_per_layer_s=decode_per_layer,
         decode_per_parameter_s=decode_per_parameter,
-        window_vs_body=1.0,
-        first_step_extra_s=max(0.0, first[3] - typical),
+        # A token past the window, against the body of a one-window step.
+        window_vs_body=window / costs.parts(configs[3], 1)[0],
     )
-    # A token past the window against the body of a one-window step.
-    return replace(costs, window_vs_body=window / costs.parts(small, 1)[0])
+
+
+def _solve(rows: list[list[float]], times: list[float]) -> list[float]:
+    """The non-negative costs x with rows @ x = times: solved exactly, and where timing noise makes a
+    cost negative, that cost is taken as 0 and the others solved again (by least squares)."""
+    A, b = torch.tensor(rows, dtype=torch.float64), torch.tensor(times, dtype=torch.float64)
+    scale = A.abs().amax(dim=0).clamp_min(1e-30)  # columns of similar size, for a well-conditioned solve
+    kept, out = list(range(A.shape[1])), [0.0] * A.shape[1]
+    while kept:
+        x = (torch.linalg.lstsq(A[:, kept] / scale[kept], b[:, None]).solution[:, 0] / scale[kept]).tolist()
+        if min(x) >= 0:
+            for k, value in zip(kept, x):
+                out[k] = value
+            break
+        kept = [k for k, value in zip(kept, x) if value >= 0]
+    return out
 
 
 def _time_drawing() -> DrawCosts:
