@@ -78,7 +78,7 @@ def estimate_cases(cases: list) -> list[dict]:
     info = text_info(text)
     timer = StepTimer()
     start = time.perf_counter()
-    timer.draw()
+    timer.warm_up().join()  # as the app does when it starts
     out = []
     for name, tokenizer, changes, _ in cases:
         e = estimate_run(timer, settings_of(name, tokenizer, changes), info.vocab(tokenizer), info.chars)

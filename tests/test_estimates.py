@@ -155,8 +155,12 @@ def test_the_calibration_times_real_pieces_under_the_training_thread_count(monke
     monkeypatch.setattr(threads, "_FIXED_TRAIN", True)
     monkeypatch.setattr(threads, "TRAIN_THREADS_ALONE", 1)
     timer = StepTimer("cpu")
+    timer.warm_up().join(timeout=120)  # as the app does when it starts: every precision, then the drawing
     settings = preset("fast")
     char, bpe = settings.model_config(CHAR_VOCAB), settings.model_config(BPE_VOCAB)
+    narrow = preset("tiny").model_config(CHAR_VOCAB)
+    assert {key[0] for key in timer._costs} == {timer.precision(char), timer.precision(narrow)}
+    assert timer._draw is not None and timer._draw.loss_figure_s > 0
     costs = timer.costs(char)
     assert costs.threads == 1 and costs.precision == timer.precision(char)
     assert (

@@ -13,13 +13,14 @@ A BPE vocabulary has thousands of entries, so the last two are most of a small B
 and a logits tensor that no longer fits in the processor's cache costs more per logit: the
 references are sized so that the big-vocabulary one does not fit either.
 
-This module times five references side by side, lazily (the first estimate that needs them) and
-cheaply (about a second on a 2-core CPU): one and three layers with almost no tokens, two layers
-with almost no tokens and a big vocabulary, two layers with a typical batch, and one layer with a
-typical batch and a big vocabulary. Five step times, five unknowns: solved as a linear system.
-Mid-run, as the app does at its evaluations, it also times a forward batch (what a loss estimate
-is made of) and tokens generated within and past the context window (the sample written at each
-evaluation); and once for all, the figures the Train tab draws and tokenizing text.
+This module times five references side by side, once per process, cheaply (about a second on a
+2-core CPU) and in a thread of its own from the app's start (StepTimer.warm_up): one and three
+layers with almost no tokens, two layers with almost no tokens and a big vocabulary, two layers
+with a typical batch, and one layer with a typical batch and a big vocabulary. Five step times,
+five unknowns: solved as a linear system. Mid-run, as the app does at its evaluations, it also
+times a forward batch (what a loss estimate is made of) and tokens generated within and past the
+context window (the sample written at each evaluation); and once for all, the figures the Train
+tab draws and tokenizing text.
 
 A run's pieces are timed under its own conditions: the thread count ui/threads.py's policy gives
 a training that starts now, and the precision its width gets (gpt/device.py resolve_precision:
@@ -37,7 +38,7 @@ from dataclasses import dataclass, replace
 import torch
 
 from gpt import GPT, GPTConfig, TrainConfig, Trainer, make_tokenizer
-from gpt.device import resolve_device, resolve_precision
+from gpt.device import CPU_BF16_MIN_WIDTH, resolve_device, resolve_precision
 
 from . import threads
 
@@ -126,13 +127,14 @@ class DrawCosts:
 
 
 class StepTimer:
-    """This device's StepCosts and DrawCosts, each timed once, lazily; safe from any thread."""
+    """This device's StepCosts and DrawCosts, each timed once, when first needed or by warm_up();
+    safe from any thread (one timing at a time: they would slow each other)."""
 
     def __init__(self, device: str = "auto"):
         self.device = resolve_device(device)
         self._costs: dict[tuple[str, int], StepCosts] = {}
         self._draw: DrawCosts | None = None
-        self._lock = threading.Lock()
+        self._timing = threading.Lock()  # held while timing: a second timing waits for the first
 
     def precision(self, config: GPTConfig) -> str:
         return resolve_precision("auto", self.device, config.n_embd)
@@ -142,17 +144,37 @@ class StepTimer:
         return threads.for_a_new_training() if self.device.type == "cpu" else 1
 
     def costs(self, config: GPTConfig) -> StepCosts:
-        key = (self.precision(config), self.threads())
-        with self._lock:
-            if key not in self._costs:
-                self._costs[key] = _with_threads(key[1], lambda: _time_steps(self.device, *key))
-            return self._costs[key]
+        return self._timed(self.precision(config), self.threads())
+
+    def _timed(self, precision: str, thread_count: int) -> StepCosts:
+        key = (precision, thread_count)
+        if key not in self._costs:  # timed already: no waiting on another timing
+            with self._timing:
+                if key not in self._costs:
+                    self._costs[key] = _with_threads(thread_count, lambda: _time_steps(self.device, *key))
+        return self._costs[key]
 
     def draw(self) -> DrawCosts:
-        with self._lock:
-            if self._draw is None:
-                self._draw = _time_drawing()
-            return self._draw
+        if self._draw is None:
+            with self._timing:
+                if self._draw is None:
+                    self._draw = _time_drawing()
+        return self._draw
+
+    def warm_up(self) -> threading.Thread:
+        """Time, in a thread of its own, what the estimates will need: both precisions this device
+        gives models (the wide ones' first: the default preset is wide), then the drawing. An
+        estimate asked for meanwhile waits only for what it needs."""
+        precisions = dict.fromkeys(resolve_precision("auto", self.device, w) for w in (CPU_BF16_MIN_WIDTH, 1))
+
+        def work():
+            for precision in precisions:
+                self._timed(precision, self.threads())
+            self.draw()
+
+        thread = threading.Thread(target=work, name="mirador-calibration", daemon=True)
+        thread.start()
+        return thread
 
     def seconds(self, config: GPTConfig, batch_size: int) -> float:
         """One training step of this shape (what ui/training.py spaces the evaluations with)."""

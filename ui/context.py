@@ -33,10 +33,12 @@ def create_context(default_model_path=None, corpus_path=None, sessions_folder=No
     sessions_folder = Path(sessions_folder or workdir.create())  # removed at exit (ui/workdir.py)
     warm_up = default.tokenizer.decode(list(range(min(8, default.tokenizer.vocab_size))))
     attention.grid_figure(default, warm_up, 0)  # the first forward and figure pay one-off costs
+    timer = StepTimer()
+    timer.warm_up()  # the time estimates' calibration, off the requests' path
     return AppContext(
         registry=SessionRegistry(default=default, workdir=sessions_folder),
         queue=TrainingQueue(slots=training_slots or threads.TRAINING_SLOTS),
-        timer=StepTimer(),
+        timer=timer,
         corpus=corpus,
         corpus_info=text_info(corpus),
     )
