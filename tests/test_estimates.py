@@ -22,6 +22,7 @@ COSTS = StepCosts(
     per_layer_s=0.001,
     per_parameter_s=5e-9,
     flops_per_s=3e10,
+    attention_flops_per_s=1e10,
     per_logit_s=1.2e-8,
     forward_body=0.4,
     forward_logits=0.4,

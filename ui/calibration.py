@@ -3,21 +3,24 @@
 The Train tab's time estimate (ui/run_estimate.py) is a model: each piece of a run costs what it
 costs small reference models here, scaled by the shape. A training step is
 
-    fixed + per layer x layers + per parameter x parameters + FLOPs / rate + per logit x logits
+    fixed + per layer x layers + per parameter x parameters
+          + weight FLOPs / rate + attention FLOPs / attention rate + per logit x logits
 
 a fixed part (Python, the loop), a part per layer (kernel launches, whatever the width), a part per
-parameter (AdamW, gradient clipping, the copies a step makes of every weight), the arithmetic (every
-matrix product, the LM head's included, at this machine's rate), and a part per logit (one token's
-score for one vocabulary entry: the softmax, the loss and their gradients pass over all of them).
+parameter (AdamW, gradient clipping, the copies a step makes of every weight), the arithmetic of the
+products with weights (the LM head's included) at this machine's rate, the attention's arithmetic
+(which grows with the square of the context, on small per-head matrices, with a masked softmax: a
+rate of its own), and a part per logit (one token's score for one vocabulary entry: the softmax, the
+loss and their gradients pass over all of them).
 A BPE vocabulary has thousands of entries, so the last two are most of a small BPE model's step,
 and a logits tensor that no longer fits in the processor's cache costs more per logit: the
 references are sized so that the big-vocabulary one does not fit either.
 
-This module times five references side by side, once per process, cheaply (about a second on a
+This module times six references side by side, once per process, cheaply (about a second on a
 2-core CPU) and in a thread of its own from the app's start (StepTimer.warm_up): one and three
 layers with almost no tokens, two layers with almost no tokens and a big vocabulary, two layers
-with a typical batch, and one layer with a typical batch and a big vocabulary. Five step times,
-five unknowns: solved as a linear system. Mid-run, as the app does at its evaluations, it also
+with a typical batch, the same tokens in a four times longer context, and one layer with a typical
+batch and a big vocabulary. Six step times, six unknowns: solved as a linear system. Mid-run, as the app does at its evaluations, it also
 times a forward batch (what a loss estimate is made of) and tokens generated within and past the
 context window (the sample written at each evaluation); and once for all, the figures the Train
 tab draws and tokenizing text.
@@ -57,13 +60,17 @@ TOKENS_GENERATED = 12  # timed within the context window (half as many past it)
 TOKENIZE_CHARS = 10_000  # of the bundled corpus, to time each tokenizer
 
 
-def step_flops(config: GPTConfig, batch_size: int) -> float:
-    """Forward + backward FLOPs of one step: 6 per weight per token in the blocks and the tied LM
-    head, plus attention."""
-    C, L, T = config.n_embd, config.n_layer, config.block_size
-    tokens = batch_size * T
-    attention = 12 * L * T * T * C * batch_size  # QK^T and AV, forward and backward
-    return 6.0 * (L * 12 * C * C + config.vocab_size * C) * tokens + attention
+def weight_flops(config: GPTConfig, batch_size: int) -> float:
+    """Forward + backward FLOPs of one step's products with weights: 6 per weight per token, in the
+    blocks and the tied LM head."""
+    C, L = config.n_embd, config.n_layer
+    return 6.0 * (L * 12 * C * C + config.vocab_size * C) * batch_size * config.block_size
+
+
+def attention_flops(config: GPTConfig, batch_size: int) -> float:
+    """Forward + backward FLOPs of one step's attention: QK^T and AV over the whole context."""
+    T = config.block_size
+    return 12.0 * config.n_layer * T * T * config.n_embd * batch_size
 
 
 def logits(config: GPTConfig, tokens: int) -> float:
@@ -80,7 +87,8 @@ class StepCosts:
     fixed_s: float  # per step, whatever the model
     per_layer_s: float  # per step and layer (launches: independent of the width)
     per_parameter_s: float  # per step and parameter (AdamW, clipping, weight copies)
-    flops_per_s: float  # the matrix products' arithmetic
+    flops_per_s: float  # the products with weights
+    attention_flops_per_s: float  # the attention's products
     per_logit_s: float  # per token and vocabulary entry
     forward_body: float  # a forward batch costs this fraction of a step's fixed, layer and arithmetic parts
     forward_logits: float  # ... and this fraction of its logits' part
@@ -91,7 +99,12 @@ class StepCosts:
 
     def parts(self, config: GPTConfig, batch_size: int) -> tuple[float, float, float]:
         """(body, parameters, logits): the seconds of one step, in the three parts that scale differently."""
-        body = self.fixed_s + self.per_layer_s * config.n_layer + step_flops(config, batch_size) / self.flops_per_s
+        body = (
+            self.fixed_s
+            + self.per_layer_s * config.n_layer
+            + weight_flops(config, batch_size) / self.flops_per_s
+            + attention_flops(config, batch_size) / self.attention_flops_per_s
+        )
         parameters = self.per_parameter_s * config.num_parameters
         return body, parameters, self.per_logit_s * logits(config, batch_size * config.block_size)
 
@@ -263,14 +276,16 @@ def _alternating(references: list, measure, rounds: int) -> list[list[float]]:
 
 
 def _time_steps(device: torch.device, precision: str, thread_count: int) -> StepCosts:
-    """Time the five references side by side and solve for StepCosts (see the module's docstring)."""
+    """Time the six references side by side and solve for StepCosts (see the module's docstring)."""
     width = 64 if precision == "fp32" else 128  # bf16 is what CPUs give models from 128 wide
+    batch, block = TYPICAL
     # (layers, width, vocabulary, (batch, block)); the last is narrow, so its logits dominate.
     shapes = [
         (1, width, SMALL_VOCAB, FEW),
         (3, width, SMALL_VOCAB, FEW),
         (2, width, BIG_VOCAB, FEW),
         (2, width, SMALL_VOCAB, TYPICAL),
+        (2, width, SMALL_VOCAB, (batch // 4, block * 4)),  # the same tokens, 4x the context
         (1, 64, BIG_VOCAB, LOGITS_HEAVY),
     ]
     configs = [
@@ -278,22 +293,30 @@ def _time_steps(device: torch.device, precision: str, thread_count: int) -> Step
         for layers, w, vocab, shape in shapes
     ]
     references = [_Reference(device, precision, c, shape[-1][0]) for c, shape in zip(configs, shapes)]
+    typical, big = references[3], references[5]  # timed mid-run too: mostly body, mostly logits
     try:
         first = [r.step() for r in references]  # one-off costs: allocations, the optimizer's state
         steps = [statistics.median(t) for t in _alternating(references, _Reference.step, STEPS_TIMED)]
-        typical, big = references[3:]
         forwards = [statistics.median(t) for t in _alternating([typical, big], _Reference.forward, STEPS_TIMED)]
         decodes = [statistics.median(t) for t in _alternating([typical, big], lambda r: r.generation(False), 1)]
         window = statistics.median(typical.generation(True))
     finally:
         for r in references:
             r.close()
-    # Each step: fixed + layers x per_layer + parameters x per_parameter + FLOPs / rate + logits x per_logit.
+    # Each step: fixed + layers x per_layer + parameters x per_parameter + weight FLOPs / rate
+    # + attention FLOPs / attention rate + logits x per_logit.
     rows = [
-        [1.0, c.n_layer, c.num_parameters, step_flops(c, shape[-1][0]), logits(c, shape[-1][0] * shape[-1][1])]
+        [
+            1.0,
+            c.n_layer,
+            c.num_parameters,
+            weight_flops(c, shape[-1][0]),
+            attention_flops(c, shape[-1][0]),
+            logits(c, shape[-1][0] * shape[-1][1]),
+        ]
         for c, shape in zip(configs, shapes)
     ]
-    fixed, per_layer, per_parameter, seconds_per_flop, per_logit = _solve(rows, steps)
+    fixed, per_layer, per_parameter, seconds_per_flop, seconds_per_attention_flop, per_logit = _solve(rows, steps)
     costs = StepCosts(
         precision=precision,
         threads=thread_count,
@@ -301,6 +324,7 @@ def _time_steps(device: torch.device, precision: str, thread_count: int) -> Step
         per_layer_s=per_layer,
         per_parameter_s=per_parameter,
         flops_per_s=1.0 / max(seconds_per_flop, 1e-15),
+        attention_flops_per_s=1.0 / max(seconds_per_attention_flop, 1e-15),
         per_logit_s=per_logit,
         forward_body=1.0,
         forward_logits=1.0,
@@ -309,12 +333,12 @@ def _time_steps(device: torch.device, precision: str, thread_count: int) -> Step
         window_vs_body=1.0,
         first_step_extra_s=max(0.0, first[3] - steps[3]),
     )
-    # A forward batch: a fraction of the body, another of the logits' part (the typical reference
-    # is mostly body, the big-vocabulary one mostly logits).
-    parts = [costs.parts(c, shape[-1][0]) for c, shape in zip(configs[3:], shapes[3:])]
+    # A forward batch: a fraction of the body, another of the logits' part.
+    mid_run = [(configs[i], shapes[i][-1][0]) for i in (3, 5)]
+    parts = [costs.parts(c, b) for c, b in mid_run]
     forward_body, forward_logits = _solve([[body, logits_s] for body, _, logits_s in parts], forwards)
     # Generating one position reads every weight once: a part per layer, a part per weight.
-    decode_per_layer, decode_per_parameter = _solve([[c.n_layer, c.num_parameters] for c in configs[3:]], decodes)
+    decode_per_layer, decode_per_parameter = _solve([[c.n_layer, c.num_parameters] for c, _ in mid_run], decodes)
     return replace(
         costs,
         forward_body=forward_body,
