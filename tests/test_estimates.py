@@ -32,7 +32,7 @@ COSTS = StepCosts(
     first_step_extra_s=0.01,
 )
 DRAW = DrawCosts(
-    probe_fixed_s=0.01, probe_per_head_s=0.002, loss_figure_s=0.01, tokenize_per_char_s={"char": 3e-8, "bpe": 4e-6}
+    probe_fixed_s=0.01, probe_per_head_s=0.002, loss_figure_s=0.01, tokenize_s={"char": (0.001, 3e-8), "bpe": (0.05, 3e-7)}
 )
 CHARS = 1_000_000
 CHAR_VOCAB, BPE_VOCAB = 65, 11_901

@@ -57,7 +57,7 @@ TYPICAL = (16, 64)  # (batch, block): a step whose arithmetic outweighs its fixe
 SMALL_VOCAB, BIG_VOCAB = 65, 12_288
 LOGITS_HEAVY = TYPICAL  # (batch, block) of the big-vocabulary reference
 TOKENS_GENERATED = 12  # timed within the context window (half as many past it)
-TOKENIZE_CHARS = 10_000  # of the bundled corpus, to time each tokenizer
+TOKENIZE_CHARS = (10_000, 100_000)  # of the bundled corpus, to time each tokenizer (a fixed part, a part per character)
 
 
 def weight_flops(config: GPTConfig, batch_size: int) -> float:
@@ -133,10 +133,14 @@ class DrawCosts:
     probe_fixed_s: float  # the probe's figure: a grid of attention maps
     probe_per_head_s: float
     loss_figure_s: float  # the loss curve, redrawn at every UI update
-    tokenize_per_char_s: dict  # tokenizer kind -> seconds per character (building it and encoding)
+    tokenize_s: dict  # tokenizer kind -> (fixed, per character) seconds to build it on a text and encode the text
 
     def probe_s(self, n_head: int) -> float:
         return self.probe_fixed_s + self.probe_per_head_s * n_head
+
+    def tokenizing_s(self, kind: str, chars: int) -> float:
+        fixed, per_char = self.tokenize_s[kind]
+        return fixed + per_char * chars
 
 
 class StepTimer:
@@ -373,7 +377,7 @@ def _time_drawing() -> DrawCosts:
     from .context import CORPUS
 
     def seconds(work) -> float:
-        work()  # the first figure of a kind pays one-off costs
+        work()  # the first call pays one-off costs (imports, caches)
         start = time.perf_counter()
         work()
         return time.perf_counter() - start
@@ -384,10 +388,10 @@ def _time_drawing() -> DrawCosts:
     per_head = max(0.0, (six - two) / 4)
     steps = list(range(300))
     loss = seconds(lambda: loss_curve(steps, [2.0] * 300, steps[::30], [2.0] * 10))
-    sample = CORPUS.read_text(encoding="utf-8")[:TOKENIZE_CHARS]
+    corpus = CORPUS.read_text(encoding="utf-8")
     tokenize = {}
-    for kind in ("char", "bpe"):
-        start = time.perf_counter()
-        make_tokenizer(kind, sample).encode(sample)
-        tokenize[kind] = (time.perf_counter() - start) / len(sample)
+    for kind in ("char", "bpe"):  # as ui/training.py's prepare: build the tokenizer on the text, encode it
+        short, long = (seconds(lambda n=n: make_tokenizer(kind, corpus[:n]).encode(corpus[:n])) for n in TOKENIZE_CHARS)
+        per_char = max(0.0, long - short) / (TOKENIZE_CHARS[1] - TOKENIZE_CHARS[0])
+        tokenize[kind] = (max(0.0, short - per_char * TOKENIZE_CHARS[0]), per_char)
     return DrawCosts(max(0.0, two - 2 * per_head), per_head, loss, tokenize)

@@ -122,7 +122,7 @@ def estimate_run(timer: StepTimer, settings: TrainingSettings, vocab_size: int, 
         steps // plan.eval_interval + 1 if steps < settings.max_steps else evaluations_in(steps, plan.eval_interval)
     )
     updates = 2 + steps // steps_per_update + evaluations  # the first and last, between steps, at evaluations
-    startup = costs.first_step_extra_s + draw.tokenize_per_char_s[settings.tokenizer] * text_chars
+    startup = costs.first_step_extra_s + draw.tokenizing_s(settings.tokenizer, text_chars)
     return RunEstimate(
         step_s=step,
         max_steps=settings.max_steps,
