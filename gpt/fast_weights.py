@@ -81,14 +81,20 @@ def bf16_supported(device: torch.device) -> bool:
 def decode_precision(model, precision: str = "fast") -> str:
     """What a generation asked for in `precision` runs within the window: 'fast' or 'exact'."""
     check_precision(precision)
-    if precision == "exact":
-        return "exact"
-    device = model.pos_emb.weight.device
-    if not bf16_supported(device):
-        return "exact"
-    if device.type == "cpu" and copied_mb(model) < CPU_FAST_MIN_WEIGHT_MB:
+    if precision == "exact" or why_exact(model) is not None:
         return "exact"
     return "fast"
+
+
+def why_exact(model) -> str | None:
+    """Why `fast` runs `exact` for this model: "no_bf16" (the hardware has no native bf16),
+    "small" (a CPU model whose float32 weights decode faster), or None when `fast` is bf16."""
+    device = model.pos_emb.weight.device
+    if not bf16_supported(device):
+        return "no_bf16"
+    if device.type == "cpu" and copied_mb(model) < CPU_FAST_MIN_WEIGHT_MB:
+        return "small"
+    return None
 
 
 def copied_mb(model) -> float:

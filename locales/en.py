@@ -9,7 +9,7 @@ from .learn_en import TEXTS as LEARN
 
 TEXTS = {
     # --- the page's header and language switch (app.py) ---
-    "header": "# Mirador: a GPT you can train and look inside\nBuilt from scratch following Karpathy's *Let's build GPT*. **Model:** {model} · **Runs on:** {device}",
+    "header": "# Mirador: a GPT you can train and look inside\nBuilt from scratch following Karpathy's *Let's build GPT*. **Model:** {model} · **Runs on:** {device} · **Generates in:** {generation}",
     "language.switch": "Language",
     "tab.generate": "Generate",
     "tab.attention": "Attention",
@@ -199,6 +199,13 @@ TEXTS = {
     "model.card.precision": "Precision",
     "model.card.precision.value": "float32 weights",
     "model.card.precision.trained": "float32 weights; trained in {precision}",
+    "model.card.generation": "Generation",
+    "generation.precision.fast": "bfloat16 (fast)",
+    "generation.precision.exact": "float32 (exact)",
+    "generation.precision.why.fast": "bfloat16 copies of the blocks' weights, float32 activations and logits (top-1 agreement with float32 ≥ 99%)",
+    "generation.precision.why.small": "this model's weights fit the CPU's cache, where float32 decodes faster than bfloat16",
+    "generation.precision.why.no_bf16": "this hardware has no native bfloat16",
+    "generation.precision.why.asked": "the same tokens as the plain float32 loop",
     "model.card.training": "Training",
     "model.card.field.steps": "steps",
     "model.card.field.kept": "weights kept",

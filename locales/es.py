@@ -10,7 +10,7 @@ from .learn_es import TEXTS as LEARN
 
 TEXTS = {
     # --- la cabecera y el selector de idioma (app.py) ---
-    "header": "# Mirador: un GPT que puedes entrenar y mirar por dentro\nConstruido desde cero siguiendo *Let's build GPT* de Karpathy. **Modelo:** {model} · **Se ejecuta en:** {device}",
+    "header": "# Mirador: un GPT que puedes entrenar y mirar por dentro\nConstruido desde cero siguiendo *Let's build GPT* de Karpathy. **Modelo:** {model} · **Se ejecuta en:** {device} · **Genera en:** {generation}",
     "language.switch": "Idioma",
     "tab.generate": "Generar",
     "tab.attention": "Atención",
@@ -205,6 +205,13 @@ TEXTS = {
     "model.card.precision": "Precisión",
     "model.card.precision.value": "pesos en float32",
     "model.card.precision.trained": "pesos en float32; entrenado en {precision}",
+    "model.card.generation": "Generación",
+    "generation.precision.fast": "bfloat16 (rápida)",
+    "generation.precision.exact": "float32 (exacta)",
+    "generation.precision.why.fast": "copias en bfloat16 de los pesos de los bloques, activaciones y logits en float32 (coincidencia top-1 con float32 ≥ 99 %)",
+    "generation.precision.why.small": "los pesos de este modelo caben en la caché de la CPU, donde float32 genera más rápido que bfloat16",
+    "generation.precision.why.no_bf16": "este hardware no tiene bfloat16 nativo",
+    "generation.precision.why.asked": "los mismos tokens que el bucle simple en float32",
     "model.card.training": "Entrenamiento",
     "model.card.field.steps": "pasos",
     "model.card.field.kept": "pesos conservados",
