@@ -362,6 +362,19 @@ def test_second_training_from_the_same_session_is_refused(registry, timer):
     assert registry.job("a") is None and len(queue) == 0  # closing the generator released everything
 
 
+def test_a_page_that_goes_away_mid_run_ends_the_training_thread(registry, timer):
+    import threading
+
+    queue = training_queue.TrainingQueue(slots=1)
+    run = training.train(registry, queue, timer, "a", settings(max_steps=5000, time_budget_s=120))
+    next(run)  # starting
+    next(run)  # the steps are running in their own thread
+    assert any(t.name == "mirador-training" for t in threading.enumerate())
+    run.close()  # what Gradio does when the page is closed
+    assert not any(t.name == "mirador-training" for t in threading.enumerate())
+    assert registry.model("a") is registry.default and len(queue) == 0
+
+
 def test_others_wait_their_turn_and_can_leave_the_queue(registry, timer):
     queue = training_queue.TrainingQueue(slots=1)
     running = training.train(registry, queue, timer, "a", settings(max_steps=200))

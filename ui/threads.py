@@ -96,6 +96,7 @@ INFERENCE_CONCURRENCY = max(1, cpu_cores() // INFER_THREADS)
 _lock = threading.Lock()
 _running_requests = 0
 _running_trainings = 0
+_running_drawings = 0
 _last_request_end = float("-inf")
 
 
@@ -114,7 +115,9 @@ def training_threads() -> int:
     """The thread count a training step should use right now: its share of the training cores."""
     if _FIXED_TRAIN:
         return TRAIN_THREADS_ALONE
-    cores = TRAIN_THREADS if requests_running() else TRAIN_THREADS_ALONE
+    with _lock:
+        drawing = _running_drawings > 0
+    cores = TRAIN_THREADS if drawing or requests_running() else TRAIN_THREADS_ALONE
     return max(1, cores // max(1, trainings_running()))
 
 
@@ -155,6 +158,24 @@ def inference():
             _running_requests -= 1
             _last_request_end = time.monotonic()
         memory.trim_when_quiet()
+
+
+@contextmanager
+def drawing():
+    """Wrap a training's own evaluation work (its sample, its figures), done beside its steps on
+    a copy of the weights: one thread, and the steps give it a core while it runs. Unlike a
+    request it leaves no QUIET_S tail: a training evaluates every second or two, and the tail
+    would keep its steps on fewer cores for most of the run."""
+    global _running_drawings
+    with _lock:
+        _running_drawings += 1
+    try:
+        if torch.get_num_threads() != INFER_THREADS:
+            torch.set_num_threads(INFER_THREADS)
+        yield
+    finally:
+        with _lock:
+            _running_drawings -= 1
 
 
 def describe_policy() -> str:
