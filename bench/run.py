@@ -38,6 +38,8 @@ HEADLINE_KEYS = [
     "fast_mean_abs_dlogp",
     "attention_ms_128",
     "learn_page_ms",
+    "app_seconds_to_val_1_90",
+    "train_speedup_full",
     "app_ready_s",
     "app_idle_rss_mb",
     "rss_after_sessions_pct",
