@@ -237,7 +237,7 @@ class Ladder:
             self._trainer = trainer
             if self.stopped:
                 trainer.stop()
-        curve, last = [], None
+        curve, last, evaluated_step = [], None, None
         events = trainer.run()
         try:
             while True:
@@ -247,7 +247,10 @@ class Ladder:
                 except StopIteration:
                     break
                 last = event
-                if event.eval_train_loss is not None:
+                # When the budget runs out right after an evaluation, the trainer's final event
+                # evaluates the same weights again: one point per step is enough.
+                if event.eval_train_loss is not None and event.step != evaluated_step:
+                    evaluated_step = event.step
                     if event.val_loss is not None:
                         curve.append((event.step, event.elapsed_s, event.val_loss))
                     yield StagePoint(number, event.step, event.elapsed_s, event.val_loss, event.eval_train_loss)

@@ -123,6 +123,7 @@ def test_a_short_ladder_runs_every_stage_in_order(short_ladder):
     for r in results:
         points = [i for i in items if isinstance(i, StagePoint) and i.stage == r.number]
         assert points and points[-1].step == r.steps and r.steps >= 1  # its last evaluation ends it
+        assert all(a.step < b.step for a, b in zip(points, points[1:]))  # one point per evaluated step
         assert [p for p in points if p.val_loss is not None] and r.val_loss == points[-1].val_loss
         assert [(p.step, p.val_loss) for p in points] == [(s, v) for s, _, v in r.curve]
         assert 0.3 <= r.seconds < 5 and not r.stopped
