@@ -13,6 +13,7 @@ import pytest
 import torch
 from apps import Watcher, open_tab, serving, shoot
 
+import gpt
 from gpt import GPT, GPTConfig, make_tokenizer
 from gpt.ladder import stages_for
 from locales import text, translate_error, untranslated
@@ -192,36 +193,75 @@ def test_what_a_user_can_meet_here_is_spanish_too(message):
 # --- the page ---------------------------------------------------------------------------------------
 
 
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """An app of this module's own, whose ladder trains 0.3 s per stage (the variable is read at
+    each run: a short ladder, the same code)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(ladder.SECONDS_VARIABLE, "0.3")
+        with serving(tmp_path_factory.mktemp("ladder-app"), TEXT) as served:
+            yield served
+
+
+def open_page(browser, url, width, height, lang):
+    context = browser.new_context(viewport={"width": width, "height": height}, locale=lang,
+                                  extra_http_headers={"Accept-Language": lang})
+    page = context.new_page()
+    watcher = Watcher(page, url)
+    page.goto(url)
+    page.locator("#generate-button").wait_for(timeout=60_000)
+    page.wait_for_timeout(1000)  # the page's load events: its width reported, the views drawn
+    return page, watcher
+
+
 @pytest.mark.browser
-def test_the_button_runs_the_ladder_and_shows_the_curves_and_the_table(browser, tmp_path_factory, tmp_path, monkeypatch):
-    monkeypatch.setenv(ladder.SECONDS_VARIABLE, "0.3")  # read at each run: a short ladder, the same code
-    with serving(tmp_path_factory.mktemp("ladder-app"), TEXT) as (demo, url):
-        for width, height, lang in ((1366, 900, "en-US"), (390, 844, "es-ES")):
-            context = browser.new_context(viewport={"width": width, "height": height}, locale=lang,
-                                          extra_http_headers={"Accept-Language": lang})
-            page = context.new_page()
-            watcher = Watcher(page, url)
-            page.goto(url)
-            page.locator("#generate-button").wait_for(timeout=60_000)
-            page.wait_for_timeout(1000)
-            open_tab(page, "Train" if lang == "en-US" else "Entrenar")
-            page.locator("#train-button").wait_for(timeout=30_000)
-            # The Training text box holds the corpus (filled in on page load): the ladder trains on it.
-            page.wait_for_function("() => [...document.querySelectorAll('textarea')].some(t => t.value.startsWith('ROMEO'))")
-            button = page.locator("#ladder-button")
-            button.scroll_into_view_if_needed()
-            assert button.inner_text() == text("ladder.run", lang[:2])
-            button.click()
-            done = text("ladder.status.done", lang[:2], count=STAGE_COUNT, elapsed=0).split("**")[1]
-            page.locator("#ladder-status").get_by_text(done).wait_for(timeout=90_000)
-            rows = page.locator("#ladder-table table.ladder tbody tr")
-            assert rows.count() == STAGE_COUNT
-            assert "—" not in rows.nth(STAGE_COUNT - 1).inner_text()
-            page.locator("#ladder-plot .js-plotly-plot .scatterlayer .trace").first.wait_for(timeout=10_000)
-            assert page.locator("#ladder-plot .js-plotly-plot .scatterlayer .trace").count() == STAGE_COUNT
-            legend = page.locator("#ladder-plot .legendtext").all_text_contents()
-            assert legend[0] == f"1. {text('ladder.stage.bigram', lang[:2])}" and len(legend) == STAGE_COUNT
-            page.locator("#ladder-title").scroll_into_view_if_needed()
-            shoot(page, f"ladder-{lang[:2]}-{width}", tmp_path, full_page=False)
-            watcher.check()
-            context.close()
+@pytest.mark.parametrize("width, height, lang", [(1366, 900, "en"), (390, 844, "es")])
+def test_the_button_runs_the_ladder_and_shows_the_curves_and_the_table(browser, site, tmp_path, width, height, lang):
+    demo, url = site
+    page, watcher = open_page(browser, url, width, height, lang)
+    open_tab(page, text("tab.train", lang))
+    # The Training text box holds the corpus (filled in on page load): the ladder trains on it.
+    page.wait_for_function("() => [...document.querySelectorAll('textarea')].some(t => t.value.startsWith('ROMEO'))")
+    button = page.locator("#ladder-button")
+    button.scroll_into_view_if_needed()
+    assert button.inner_text() == text("ladder.run", lang)
+    button.click()
+    done = text("ladder.status.done", lang, count=STAGE_COUNT, elapsed=0).split("**")[1]
+    page.locator("#ladder-status").get_by_text(done).wait_for(timeout=90_000)
+    rows = page.locator("#ladder-table table.ladder tbody tr")
+    assert rows.count() == STAGE_COUNT
+    assert "—" not in rows.nth(STAGE_COUNT - 1).inner_text()  # the last stage measured too
+    traces = page.locator("#ladder-plot .js-plotly-plot .scatterlayer .trace")
+    traces.first.wait_for(timeout=10_000)
+    assert traces.count() == STAGE_COUNT
+    legend = page.locator("#ladder-plot .legendtext").all_text_contents()
+    assert legend[0] == f"1. {text('ladder.stage.bigram', lang)}" and len(legend) == STAGE_COUNT
+    assert page.locator("#header").inner_text().count("tiny.safetensors") == 1  # still the bundled model
+    page.locator("#ladder-plot").scroll_into_view_if_needed()
+    shoot(page, f"ladder-{lang}-{width}", tmp_path, full_page=False)
+    assert page.locator(".toast-body").count() == 0
+    watcher.check()
+    page.context.close()
+
+
+@pytest.mark.browser
+def test_an_uploaded_bigram_model_writes_and_says_it_has_no_attention(browser, site, tmp_path):
+    demo, url = site
+    tokenizer = make_tokenizer("char", TEXT)
+    torch.manual_seed(0)
+    path = gpt.save(tmp_path / "bigram.safetensors", GPT(GPTConfig(vocab_size=tokenizer.vocab_size, block_size=16,
+                                                                   bigram=True)), tokenizer, {})
+    page, watcher = open_page(browser, url, 1366, 900, "es")
+    open_tab(page, "Modelo")
+    page.locator("#upload-model input[type=file]").set_input_files(str(path))
+    page.wait_for_function("() => document.querySelector('#header').innerText.includes('bigram.safetensors')",
+                           timeout=30_000)
+    open_tab(page, "Atención")
+    page.locator("#tokens").get_by_text("Un modelo de bigramas no tiene atención").wait_for(timeout=30_000)
+    open_tab(page, "Generar")
+    page.locator("#generate-button").click()
+    page.wait_for_function("() => document.querySelector('#generated textarea').value.length > 10", timeout=30_000)
+    open_tab(page, "Aprende")
+    page.locator("#learn-note").get_by_text("La página Aprende recorre el GPT completo").wait_for(timeout=30_000)
+    watcher.check()
+    page.context.close()
