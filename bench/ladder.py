@@ -63,7 +63,7 @@ def section_text(r: dict, info: dict, seconds_per_stage: float, argv: str) -> st
 ## The lecture's ladder (bench/ladder.py)
 
 `{argv}` on {info['date']}: {info['cpu']} ({info['cores']} cores, native bf16: {'yes' if info['cpu_bf16'] else 'no'}), torch {info['torch']};
-1-min load average {r['load_before']} before and {r['load_after']} after (other work shares this machine: step counts follow it).
+load average (1, 5, 15 min) {r['load_before']} before and {r['load_after']} after (other work shares this machine: step counts follow it).
 
 {table}
 - **Whole ladder: {r['seconds']:.0f} s** (tokenizing, each stage's step-time probe and evaluations included); target
