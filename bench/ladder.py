@@ -80,7 +80,9 @@ def run(quick: bool = False) -> Section:
     if not quick:
         write_section(section_text(r, machine_info("python bench/ladder.py"), seconds_per_stage, "python bench/ladder.py"),
                       RESULTS, START, END)
-    out = Section(f"The lecture's ladder: 7 stages on char tiny Shakespeare, {seconds_per_stage:g} s each (details in its section below)")
+    out = Section(
+        f"The lecture's ladder: 7 stages on char tiny Shakespeare, {seconds_per_stage:g} s each (details in its section below)"
+    )
     target = TARGET_SECONDS if not quick else None
     out.row("seconds for the whole ladder", None, r["seconds"], None, f"< {TARGET_SECONDS:.0f}" if target else None,
             r["seconds"] < TARGET_SECONDS if target else None, unit="s")

@@ -14,13 +14,14 @@ their validation losses can be compared: each idea should help. The stages:
 6. plus LayerNorm: each block reads a normalised stream;
 7. scaled up with dropout: wider, deeper, a longer context, with dropout against overfitting.
 
-Stages 1-6 use the lecture's small shapes (context 8, width 32, batch 32, a constant learning
-rate as the lecture trains them, higher than its own: see SMALL); each is gpt/model.py's GPT with GPTConfig's switches. The
-lecture's stage 7 is its 10.8M-parameter model (6 layers x 384, context 256), which needs a GPU:
-on a CPU, 15 seconds would not give it a hundred steps, so there the scaled stage is what learns
-most within the budget (SCALED_ON_CPU: the app's fast preset's width, context 32, dropout 0.1). The lecture's
-own figures are shown beside ours (LECTURE_SOURCE); the lecture trained each stage for 5,000
-steps on a GPU, far longer than these budgets.
+Stages 1-6 use the lecture's small shapes (context 8, width 32, batch 32) and, as the lecture
+trains them, a constant learning rate (higher than its own: see SMALL); each is gpt/model.py's
+GPT with GPTConfig's switches. The lecture's stage 7 is its 10.8M-parameter model (6 layers x
+384, context 256), which needs a GPU: on a CPU, 15 seconds would not give it a hundred steps, so
+there the scaled stage is what learns most within the budget (SCALED_ON_CPU: the app's fast
+preset's width, context 32, dropout 0.1). The lecture's own figures are shown beside ours
+(LECTURE_SOURCE); the lecture trained each stage for 5,000 steps on a GPU, far longer than
+these budgets.
 
 How the code departs from the lecture's stages, beside what gpt/model.py's docstring lists:
 its feed-forward network at stage 4 is one n_embd x n_embd layer and ReLU, ours the full 4x MLP
@@ -54,15 +55,15 @@ LECTURE_SOURCE = (
 )
 DEFAULT_SECONDS = 15.0  # per stage: the seven stages and their evaluations within 2.5 minutes on 2 CPU cores
 EVALUATIONS_PER_STAGE = 8  # points on each validation curve
-# Tokens per loss estimate, whatever the stage's batch and context: every stage's validation loss
-# is as precise, and the scaled stage, whose forward is 100x the small ones', spends ~10% of its
-# budget evaluating (20 batches, the trainer's default, took a third of it).
+# Tokens per loss estimate (train and validation), whatever the stage's batch and context: every
+# stage's validation loss is as precise, and the 8 evaluations take about 2 s of the scaled
+# stage's 15 and 1.3 s of the LayerNorm stage's (one thread, 2-core EPYC).
 EVAL_TOKENS = 16_384
 # On a CPU every stage trains on one thread. Their steps are small (0.03 to 40 ms): on the 2-core
 # EPYC shared with other work (load average 4-5), one thread ran the multi-head stage at 470-770
 # steps/s against 13-17 with two, the LayerNorm stage at 150-280 against 2-21, and the scaled
 # stage at 20-28 against 2-21: two threads stall at every parallel region when another process
-# holds a core. (Quiet, two threads ran the scaled stage at best 1.6x faster.)
+# holds a core. (Quieter, two threads once ran the scaled stage 1.6x faster.)
 CPU_THREADS = 1
 
 # The lecture's stages 1-6: context 8, batch 32, width 32, 4 heads where there are several, 3
@@ -89,10 +90,12 @@ class Stage:
 
 STAGES = (
     # The table's width is the vocabulary's; n_embd=32 only keeps the shape fields beside the others'.
-    Stage("bigram", "bigram", "the next token from the current one alone", dict(SMALL, bigram=True), 32, 1e-2, "≈2.49"),
+    Stage("bigram", "bigram", "the next token from the current one alone", dict(SMALL, bigram=True),
+          32, 1e-2, "≈2.49"),
     Stage("one_head", "one head", "one head of self-attention", dict(SMALL, n_head=1), 32, 1e-2, "≈2.4–2.5"),
     Stage("multi_head", "multi-head", "four heads of self-attention", SMALL, 32, 1e-2, "2.28"),
-    Stage("feed_forward", "+ feed-forward", "a feed-forward network after attention", dict(SMALL, mlp=True), 32, 1e-2, "2.24"),
+    Stage("feed_forward", "+ feed-forward", "a feed-forward network after attention", dict(SMALL, mlp=True),
+          32, 1e-2, "2.24"),
     Stage("residual", "+ residual", "residual connections and projections, three blocks",
           dict(SMALL, mlp=True, residual=True, n_layer=3), 32, 1e-2, "≈2.09"),
     Stage("layer_norm", "+ LayerNorm", "LayerNorm before attention, the MLP and the head",
@@ -106,9 +109,10 @@ STAGES = (
 # At equal compute (about 11 CPU-seconds, one thread, 2-core EPYC), val loss on tiny Shakespeare:
 # context 32 with batch 32 (600 steps) 2.04, or batch 16 (1,200 steps) 2.05; context 64 with
 # batch 32 (300 steps) 2.13. 64 or 96 wide (float32 there, gpt/device.py) learned slower still.
-# Dropout costs a quarter of the step time (2.08 without it, same steps, 8.6 against 11.1 s).
+# Dropout costs a quarter of the step time (context 64: 2.08 without it, 8.6 against 11.1 s).
 SCALED_ON_CPU = Stage(
-    "scaled_cpu", "scaled up", "2 blocks x 4 heads x 128 wide, context 32, dropout 0.1 (the lecture's 6 x 384 needs a GPU)",
+    "scaled_cpu", "scaled up",
+    "2 blocks x 4 heads x 128 wide, context 32, dropout 0.1 (the lecture's 6 x 384 needs a GPU)",
     dict(block_size=32, n_embd=128, n_head=4, n_layer=2, dropout=0.1), 32, 5e-3, "≈1.48", warmup_steps=30,
 )
 
@@ -329,7 +333,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seconds-per-stage", type=float, default=DEFAULT_SECONDS,
                    help=f"training time of each stage, evaluations included (default: {DEFAULT_SECONDS:g})")
     p.add_argument("--tokenizer", choices=("char", "bpe"), default="char", help="(default: char)")
-    p.add_argument("--out", type=Path, default=None, help="write the table to this Markdown file (default: stdout only)")
+    p.add_argument("--out", type=Path, default=None,
+                   help="write the table to this Markdown file (default: stdout only)")
     p.add_argument("--curves", type=Path, default=None,
                    help="write the validation curves to this JSON file (default: beside --out, as .json)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or mps (default: auto)")

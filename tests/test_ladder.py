@@ -14,8 +14,18 @@ import torch.nn.functional as F
 
 from gpt import GPT
 from gpt import ladder as ladder_module
-from gpt.ladder import (SCALED_ON_CPU, STAGES, Ladder, StagePoint, StageResult, curves, main, markdown, stage_config,
-                        stages_for)
+from gpt.ladder import (
+    SCALED_ON_CPU,
+    STAGES,
+    Ladder,
+    StagePoint,
+    StageResult,
+    curves,
+    main,
+    markdown,
+    stage_config,
+    stages_for,
+)
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
