@@ -16,8 +16,9 @@ def module_last_logits(model, idx):
 
 def close(logits, reference) -> bool:
     """Equal to float rounding, which grows with the largest logit: the lecture's stages without
-    LayerNorm (tests/conftest.py MODEL_VARIANTS) leave the sharp model's logits in the thousands."""
-    scale = max(1.0, reference.abs().max().item())
+    LayerNorm (tests/conftest.py MODEL_VARIANTS) leave the sharp model's logits at 80 to 3,500.
+    Up to 10 (every variant with LayerNorm: about 6.5) the bound is a flat 1e-5."""
+    scale = max(1.0, reference.abs().max().item() / 10)
     return torch.allclose(logits, reference, rtol=1e-5, atol=1e-5 * scale)
 
 
