@@ -29,7 +29,7 @@ def token_pieces(tokenizer, ids: list[int]) -> list[str]:
 def attention_maps(model, ids: list[int]) -> torch.Tensor:
     """Attention weights of every layer and head for one sequence: (n_layer, n_head, T, T), float32 on the CPU."""
     with evaluation(model), torch.inference_mode():
-        idx = torch.tensor([ids], dtype=torch.long, device=model.pos_emb.weight.device)
+        idx = torch.tensor([ids], dtype=torch.long, device=model.device)
         _, _, maps = model(idx, return_attention=True)  # (n_layer, 1, n_head, T, T)
     return maps[:, 0].float().cpu()
 
