@@ -101,6 +101,8 @@ def test_the_app_generates_in_the_fast_precision_where_it_pays(monkeypatch):
     assert generation.precision_text(big.model, short=True) == "bfloat16 (fast)"
     monkeypatch.setattr(fast_weights, "bf16_supported", lambda device: False)
     assert "no native bfloat16" in checkpoints.model_card(big)
+    bigram = tiny_handle(bigram=True)
+    assert "nothing to copy" in checkpoints.model_card(bigram)
 
 
 def test_app_generation_reads_the_bf16_copies_when_fast_pays(monkeypatch):
