@@ -12,7 +12,7 @@ from gpt.presets import preset as preset_settings
 from gpt.settings import FORM_FIELDS, TrainingSettings
 from viz import loss_curve
 
-from . import checkpoints, plan, train_form, training
+from . import checkpoints, ladder_panel, plan, train_form, training
 from .clients import plot_width
 from .context import AppContext
 from .errors import user_errors
@@ -95,6 +95,7 @@ def build(ctx: AppContext) -> TrainTab:
                     info=static("train.watch_layer.info"),
                 )
                 probe = gr.Plot(label=static("train.probe"), show_label=False, elem_id="probe-plot")
+        ladder_panel.build(ctx, text, form["tokenizer"])  # the lecture's ladder, under the form
 
     inputs = [form[name] for name in FORM_FIELDS]
 
