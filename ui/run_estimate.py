@@ -1,15 +1,22 @@
 """How long a training run will take, before it starts: the model behind the Train tab's estimate.
 
-A run in the app (ui/training.py) takes, on the user's clock:
+A run in the app (ui/training.py) has two sides (ui/training_feed.py): the steps, in a thread of
+their own, and the page's side, which shows what they did. On the user's clock it takes
 
     start-up      tokenizing the text, and the first step's one-off costs
   + steps         steps x one step (forward, backward, AdamW)
   + evaluations   at every eval_interval steps and at the end, Trainer.estimate_loss on the
                   validation and the training text: 2 x eval_iters forward batches
-  + reports       at each evaluation, what the Train tab shows of it: a sample of SAMPLE_CHARS
-                  characters, generated one token at a time (the whole window recomputed for each
-                  token once the text is longer than the context), and the probe's attention figure
+  + reports       what the page shows of each evaluation: a sample of SAMPLE_CHARS characters,
+                  generated one token at a time (the whole window recomputed for each token once
+                  the text is longer than the context), and the probe's attention figure
   + updates       the loss curve, redrawn at most every UPDATE_INTERVAL_S and at each evaluation
+
+The reports and updates run beside the steps, on a copy of the weights. They cost the steps
+nothing while the training leaves a core free for them; a training that has every core gives one
+of its threads to the drawing while it runs (ui/threads.py drawing()), so its steps lose that
+share of their speed meanwhile (reports_on_clock). The last evaluation's report is drawn after
+the last step, so the user always waits for that one.
 
 The time budget counts from the first step and is checked before each step: a run that it ends
 makes steps until the budget is spent, then one more evaluation and report.
@@ -25,14 +32,11 @@ import math
 from dataclasses import dataclass
 
 from gpt.config import GPTConfig
+from gpt.device import cpu_cores
 from gpt.settings import TrainingSettings
 
 from .calibration import StepTimer
 
-# The share of the reports' and the updates' time that the training's clock sees. All of it while
-# ui/training.py writes the sample and draws the figures between two steps, on the training's
-# thread; lower it if that work moves to another thread (on a CPU it still shares the cores).
-REPORTS_ON_TRAINING_CLOCK = 1.0
 EVALUATED_TEXTS = 2  # each evaluation estimates the loss on the validation text and on the training text
 PROBE_TOKENS = 48  # the probe's attention maps show at most this many tokens
 
@@ -51,6 +55,15 @@ def update_interval_s() -> float:
     return UPDATE_INTERVAL_S
 
 
+def reports_on_clock(timer: StepTimer, training_threads: int) -> float:
+    """The share of the reports' time that the steps lose: none while the training leaves a core
+    free for the drawing (or runs on a GPU); with every core, the one thread of its training_threads
+    that it gives the drawing."""
+    if timer.device.type != "cpu" or training_threads < cpu_cores():
+        return 0.0
+    return 1.0 / training_threads
+
+
 @dataclass(frozen=True)
 class RunEstimate:
     """A run's expected duration, piece by piece (seconds)."""
@@ -62,9 +75,10 @@ class RunEstimate:
     evaluations: int
     eval_iters: int  # forward batches per text at each evaluation
     evaluation_s: float  # one evaluation's loss estimates
-    report_s: float  # one evaluation's sample and attention figure (REPORTS_ON_TRAINING_CLOCK applied)
+    report_s: float  # one evaluation's sample and attention figure
     updates: int
-    update_s: float  # one redraw of the loss curve (REPORTS_ON_TRAINING_CLOCK applied)
+    update_s: float  # one redraw of the loss curve
+    reports_on_clock: float  # the share of the reports' and updates' time the steps lose (see the module's docstring)
     startup_s: float  # tokenizing the text and the first step's one-off costs
     threads: int  # the training's CPU threads (1 on a GPU)
     precision: str
@@ -75,13 +89,15 @@ class RunEstimate:
 
     @property
     def evaluations_s(self) -> float:
-        """The evaluations with their reports: what a run does beyond its steps."""
-        return self.evaluations * (self.evaluation_s + self.report_s)
+        """The evaluations with their reports (the last one's whole): what a run does beyond its steps."""
+        beside = self.evaluations * self.reports_on_clock * self.report_s
+        return self.evaluations * self.evaluation_s + beside + (1 - self.reports_on_clock) * self.report_s
 
     @property
     def other_s(self) -> float:
-        """Start-up and the loss curve's redraws."""
-        return self.startup_s + self.updates * self.update_s
+        """Start-up and the loss curve's redraws (the last one's whole, as the last report's)."""
+        beside = self.updates * self.reports_on_clock * self.update_s
+        return self.startup_s + beside + (1 - self.reports_on_clock) * self.update_s
 
     @property
     def total_s(self) -> float:
@@ -107,13 +123,12 @@ def estimate_run(timer: StepTimer, settings: TrainingSettings, vocab_size: int, 
     # The evaluations' spacing and size, as the run will decide them from the same step estimate.
     plan = settings.train_config(step_seconds=timer.seconds(config, batch), device=timer.device.type)
     evaluation = EVALUATED_TEXTS * plan.eval_iters * costs.forward_s(config, batch)
-    report = REPORTS_ON_TRAINING_CLOCK * (
-        _sample_s(costs, config, sample_tokens(settings.tokenizer)) + _probe_s(costs, draw, config)
-    )
-    update = REPORTS_ON_TRAINING_CLOCK * draw.loss_figure_s
+    report = _sample_s(costs, config, sample_tokens(settings.tokenizer)) + _probe_s(costs, draw, config)
+    update = draw.loss_figure_s
+    lost = reports_on_clock(timer, costs.threads)
     # Between evaluations, the loss curve is redrawn once per UPDATE_INTERVAL_S (or per step, if slower).
     steps_per_update = max(1, math.ceil(update_interval_s() / max(step, 1e-9)))
-    per_step = step + update / steps_per_update + (evaluation + report + update) / plan.eval_interval
+    per_step = step + lost * update / steps_per_update + (evaluation + lost * (report + update)) / plan.eval_interval
     steps = settings.max_steps
     if settings.time_budget_s is not None:
         within_budget = math.ceil(max(settings.time_budget_s - costs.first_step_extra_s, 0.0) / per_step)
@@ -134,6 +149,7 @@ def estimate_run(timer: StepTimer, settings: TrainingSettings, vocab_size: int, 
         report_s=report,
         updates=updates,
         update_s=update,
+        reports_on_clock=lost,
         startup_s=startup,
         threads=costs.threads,
         precision=costs.precision,
