@@ -52,8 +52,7 @@ class FixedTimer(StepTimer):
 
 
 @pytest.fixture
-def timer(monkeypatch) -> StepTimer:
-    monkeypatch.setattr(run_estimate, "cpu_cores", lambda: 2)  # COSTS's one training thread leaves a core free
+def timer() -> StepTimer:
     return FixedTimer("cpu")
 
 
@@ -71,11 +70,10 @@ def test_the_estimate_is_the_steps_plus_the_evaluations_reports_updates_and_star
     assert e.evaluations == evaluations_in(500, plan_.eval_interval) and e.eval_iters == plan_.eval_iters
     assert e.evaluation_s == pytest.approx(2 * plan_.eval_iters * COSTS.forward_s(config, 16))  # val and train
     assert e.report_s > DRAW.probe_s(config.n_head)  # the sample, then the probe's figure
-    # One thread of two cores: the reports and the loss curve are drawn beside the steps; only
-    # the last ones, drawn after the last step, are waited for.
-    assert e.reports_on_clock == 0
+    # The drawing beside the steps costs them its whole time (REPORTS_ON_CLOCK is 1).
+    assert e.reports_on_clock == 1
     assert e.total_s == pytest.approx(
-        e.steps_s + e.evaluations * e.evaluation_s + e.report_s + e.startup_s + e.update_s
+        e.steps_s + e.evaluations * (e.evaluation_s + e.report_s) + e.startup_s + e.updates * e.update_s
     )
     assert e.total_s > e.steps_s + e.evaluations_s > e.steps_s
 
@@ -84,31 +82,25 @@ def test_more_evaluations_or_bigger_ones_take_longer(timer):
     sparse = estimate_run(timer, tiny(eval_interval=100), CHAR_VOCAB, CHARS)
     dense = estimate_run(timer, tiny(eval_interval=10), CHAR_VOCAB, CHARS)
     assert (sparse.evaluations, dense.evaluations) == (5, 50)
-    assert dense.total_s - sparse.total_s == pytest.approx(45 * sparse.evaluation_s)
+    extra = 45 * (sparse.evaluation_s + sparse.report_s + sparse.update_s)  # 45 more, each with its report and redraw
+    assert dense.total_s - sparse.total_s == pytest.approx(extra, rel=0.05)
     light = estimate_run(timer, tiny(eval_interval=50, eval_iters=2), CHAR_VOCAB, CHARS)
     heavy = estimate_run(timer, tiny(eval_interval=50, eval_iters=40), CHAR_VOCAB, CHARS)
     assert heavy.evaluation_s == pytest.approx(20 * light.evaluation_s) and heavy.total_s > light.total_s
 
 
-def test_the_reports_cost_the_steps_only_when_the_training_has_every_core(timer, monkeypatch):
-    beside = estimate_run(timer, tiny(eval_interval=10), CHAR_VOCAB, CHARS)  # 1 thread of 2 cores
-    monkeypatch.setattr(run_estimate, "cpu_cores", lambda: 1)  # the drawing takes the training's only thread
-    taking = estimate_run(timer, tiny(eval_interval=10), CHAR_VOCAB, CHARS)
-    assert (beside.reports_on_clock, taking.reports_on_clock) == (0, 1)
-    assert beside.evaluations_s == pytest.approx(50 * beside.evaluation_s + beside.report_s)  # the last report only
-    assert taking.evaluations_s == pytest.approx(50 * (taking.evaluation_s + taking.report_s))
-    assert taking.total_s > beside.total_s
-    monkeypatch.setattr(run_estimate, "cpu_cores", lambda: 2)  # both threads of two cores: one goes to the drawing
-    assert run_estimate.reports_on_clock(timer, 2) == 0.5 and run_estimate.reports_on_clock(timer, 1) == 0
-
-
-def test_the_samples_and_figures_are_a_term_of_their_own(timer, monkeypatch):
-    monkeypatch.setattr(run_estimate, "cpu_cores", lambda: 1)  # every report on the clock
-    full = estimate_run(timer, tiny(), CHAR_VOCAB, CHARS)
+def test_the_reports_are_a_term_of_their_own(timer, monkeypatch):
+    full = estimate_run(timer, tiny(eval_interval=10), CHAR_VOCAB, CHARS)
     monkeypatch.setattr(training, "SAMPLE_CHARS", training.SAMPLE_CHARS // 4)
-    shorter = estimate_run(timer, tiny(), CHAR_VOCAB, CHARS)
+    shorter = estimate_run(timer, tiny(eval_interval=10), CHAR_VOCAB, CHARS)
     assert 0 < shorter.report_s < full.report_s and shorter.total_s < full.total_s
     assert shorter.evaluation_s == full.evaluation_s  # the loss estimates are a term of their own
+    # Were the drawing beside the steps free, only the last report (after the last step) would count.
+    monkeypatch.setattr(run_estimate, "REPORTS_ON_CLOCK", 0.0)
+    beside = estimate_run(timer, tiny(eval_interval=10), CHAR_VOCAB, CHARS)
+    assert beside.evaluations_s == pytest.approx(50 * beside.evaluation_s + beside.report_s)
+    assert shorter.evaluations_s == pytest.approx(50 * (shorter.evaluation_s + shorter.report_s))
+    assert beside.total_s < shorter.total_s
 
 
 def test_bpe_costs_more_than_char_for_the_same_shape(timer):

@@ -12,11 +12,9 @@ their own, and the page's side, which shows what they did. On the user's clock i
                   the text is longer than the context), and the probe's attention figure
   + updates       the loss curve, redrawn at most every UPDATE_INTERVAL_S and at each evaluation
 
-The reports and updates run beside the steps, on a copy of the weights. They cost the steps
-nothing while the training leaves a core free for them; a training that has every core gives one
-of its threads to the drawing while it runs (ui/threads.py drawing()), so its steps lose that
-share of their speed meanwhile (reports_on_clock). The last evaluation's report is drawn after
-the last step, so the user always waits for that one.
+The reports and updates run beside the steps, on a copy of the weights, yet on a CPU they still
+cost the steps about their whole time (REPORTS_ON_CLOCK), and the last evaluation's report is
+drawn after the last step, so the user always waits for that one.
 
 The time budget counts from the first step and is checked before each step: a run that it ends
 makes steps until the budget is spent, then one more evaluation and report.
@@ -32,7 +30,6 @@ import math
 from dataclasses import dataclass
 
 from gpt.config import GPTConfig
-from gpt.device import cpu_cores
 from gpt.settings import TrainingSettings
 
 from .calibration import StepTimer
@@ -55,13 +52,14 @@ def update_interval_s() -> float:
     return UPDATE_INTERVAL_S
 
 
-def reports_on_clock(timer: StepTimer, training_threads: int) -> float:
-    """The share of the reports' time that the steps lose: none while the training leaves a core
-    free for the drawing (or runs on a GPU); with every core, the one thread of its training_threads
-    that it gives the drawing."""
-    if timer.device.type != "cpu" or training_threads < cpu_cores():
-        return 0.0
-    return 1.0 / training_threads
+# The share of the reports' and the loss curve's drawing time that the steps lose, though the
+# page's side draws beside them (ui/training_feed.py). Both sides hold Python's interpreter lock
+# between their operations, and a small model's steps are many short operations: they wait for
+# the drawing about as long as it runs. Measured on the 2-core EPYC (one training thread, the
+# fast preset with 40 evaluations in 400 steps): 24.1 s with the drawing, 19.0 s without it, for
+# about 5.4 s of drawing. The small preset's longer operations overlapped it (65.4 s against 67.5),
+# so counting it whole makes bigger models' estimates up to about a tenth too long.
+REPORTS_ON_CLOCK = 1.0
 
 
 @dataclass(frozen=True)
@@ -78,7 +76,7 @@ class RunEstimate:
     report_s: float  # one evaluation's sample and attention figure
     updates: int
     update_s: float  # one redraw of the loss curve
-    reports_on_clock: float  # the share of the reports' and updates' time the steps lose (see the module's docstring)
+    reports_on_clock: float  # the share of the reports' and updates' time the steps lose (REPORTS_ON_CLOCK)
     startup_s: float  # tokenizing the text and the first step's one-off costs
     threads: int  # the training's CPU threads (1 on a GPU)
     precision: str
@@ -125,7 +123,7 @@ def estimate_run(timer: StepTimer, settings: TrainingSettings, vocab_size: int, 
     evaluation = EVALUATED_TEXTS * plan.eval_iters * costs.forward_s(config, batch)
     report = _sample_s(costs, config, sample_tokens(settings.tokenizer)) + _probe_s(costs, draw, config)
     update = draw.loss_figure_s
-    lost = reports_on_clock(timer, costs.threads)
+    lost = REPORTS_ON_CLOCK
     # Between evaluations, the loss curve is redrawn once per UPDATE_INTERVAL_S (or per step, if slower).
     steps_per_update = max(1, math.ceil(update_interval_s() / max(step, 1e-9)))
     per_step = step + lost * update / steps_per_update + (evaluation + lost * (report + update)) / plan.eval_interval
