@@ -107,8 +107,11 @@ TEXTS = {
     "train.samples": "Samples",
     "train.samples.info": "what the model writes at each evaluation, newest first",
     "train.watch_layer": "Layer to watch",
-    "train.watch_layer.info": "the attention below is this layer's, refreshed at each evaluation",
+    "train.watch_layer.info": "the attention below is this layer's, refreshed at each evaluation; so is the comparison of two steps further down",
     "train.probe": "attention",
+    "train.probe_sentence": "Sentence to watch",
+    "train.probe_sentence.info": "its attention is recorded at every evaluation, to replay below",
+    "train.probe_sentence.placeholder": "empty: the start of your training text",
     # The form's fields (gpt/settings.py): labels are the API's names; the help is the command line's
     "train.field.tokenizer.label": "tokenizer",
     "train.field.tokenizer.info": "char: one token per character, as in the lecture; bpe: GPT-2's word pieces (bigger vocabulary)",
@@ -132,6 +135,8 @@ TEXTS = {
     "train.field.time_budget_s.info": "stop after this many seconds of training, evaluations included (default: no limit)",
     "train.field.warmup_steps.label": "warmup_steps",
     "train.field.warmup_steps.info": "steps of linear warm-up to the learning rate (default: a tenth of max_steps, at most 100)",
+    "train.field.keep_best.label": "keep the best weights",
+    "train.field.keep_best.info": "end with the weights of the lowest validation loss seen, not the last step's",
     # The text's statistics and the plan under the presets (ui/plan.py)
     "train.text.stats": "{chars:,} characters · {char_vocab} distinct characters (the char vocabulary) · {bpe_vocab:,} BPE tokens in use",
     "train.text.none": "No text yet: paste some, upload a .txt file, or use the bundled Shakespeare.",
@@ -160,6 +165,7 @@ TEXTS = {
     "train.status.how.stop": "Stopped",
     "train.status.how.time_budget": "Time budget reached",
     "train.status.kept": " · kept the weights of step {step:,} (val {val:.3f}), the best seen",
+    "train.status.overfitting": "  \n⚠ **Overfitting:** the validation loss rose at each of the last 3 evaluations while the training loss fell: the model is learning its text by heart. The best weights so far are those of step {step:,} (val {val:.3f}).",
     "train.status.done": "✓ **{how} at step {step:,}** in {elapsed:.1f} s · loss {loss:.3f}{val}{kept}. This is now your session's model: try it in **Generate** and **Attention**, download it in **Model**.",
     "train.stop.nothing": "Nothing to stop: no training is running or waiting in this session.",
     "train.stop.stopping": "Stopping after the current step…",
@@ -167,6 +173,36 @@ TEXTS = {
     "train.stop.finishing": "Your training has already finished: its model is being saved as your session's model.",
     "train.sample.header": "— step {step} —",
     "train.sample.header_val": "— step {step}, val loss {val:.2f} —",
+    # Watching it learn (ui/watch.py, the Train tab's lower part)
+    "watch.title": "### Watch it learn",
+    "watch.intro": (
+        "At every evaluation the app records the attention of **every layer and head** on the sentence to watch, and how "
+        "surprised the model is by a slice of the validation text. Move the **step** to replay how the heads formed; tick "
+        "**compare** to see what changed between two steps in the layer to watch (red: more attention, blue: less). "
+        "Downloading the model keeps the recording."
+    ),
+    "watch.step": "Step",
+    "watch.step.info": "the attention of every head at this step (the nearest recorded one)",
+    "watch.compare": "compare with another step",
+    "watch.compare_step": "Compared with step",
+    "watch.compare_step.info": "the change from this step to the one above, in the layer to watch",
+    "watch.replay": "attention at a step",
+    "watch.diff": "change in attention",
+    "watch.metrics": "head metrics",
+    "watch.tags": "head tags",
+    "watch.surprise": "surprise",
+    "watch.none": "No recording yet: train a model here (or upload one trained in Mirador) to replay how its heads formed.",
+    "watch.replay.title": "Every layer and head on the sentence, at step {step:,}",
+    "watch.diff.title": "Layer {layer}: change in attention from step {before:,} to step {after:,}",
+    "watch.tags.title": "What each head does at step {step:,} (a tag when one pattern holds at least 60% of its attention):",
+    "watch.tag.previous-token": "looks at the previous token",
+    "watch.tag.first-token": "looks at the first token",
+    "watch.tag.self": "looks at itself",
+    "watch.tag.broad": "spreads its attention",
+    "watch.tag.none": "no single pattern",
+    "watch.surprise.train": "Surprise on the validation text at step {step:,}: {mean:.2f} nats per token on average (a uniform guess: {uniform:.2f}). Pale tokens were expected, dark red ones surprised the model; hover one for its 5 best guesses.",
+    "watch.surprise.prompt": "How surprised the model is by your prompt: {mean:.2f} nats per token on average (a uniform guess: {uniform:.2f}). Pale tokens were expected, dark red ones surprised it; hover one for its 5 best guesses.",
+    "watch.surprise.too_short": "The prompt has a single token: there is nothing before it to predict it from.",
     # --- Model ---
     "model.intro": (
         "**Your model.** Every visitor starts with the bundled model, trained on Shakespeare. Training in the Train tab "
@@ -214,6 +250,12 @@ TEXTS = {
     "model.card.field.example": "it begins",
     "model.card.kept.best": "best",
     "model.card.kept.last": "last",
+    "model.card.best": "best weights",
+    "model.card.last": "last weights",
+    "model.card.checkpoint": "step {step:,} · val loss {val}",
+    "model.card.checkpoint.kept": "step {step:,} · val loss {val} · ✓ kept",
+    "model.card.overfitting": "overfitting",
+    "model.card.overfitting.value": "yes: the validation loss rose at each of the last 3 evaluations while the training loss fell",
     "model.card.yes": "yes",
     "model.card.no": "no",
     "model.card.characters": "{count} characters",
