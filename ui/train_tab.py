@@ -12,7 +12,8 @@ from gpt.presets import preset as preset_settings
 from gpt.settings import FORM_FIELDS, TrainingSettings
 from viz import loss_curve
 
-from . import checkpoints, plan, train_form, training
+from . import checkpoints, plan, threads, train_form, training
+from . import watch as watching
 from .clients import plot_width
 from .context import AppContext
 from .errors import user_errors
@@ -29,6 +30,11 @@ class TrainTab:
     event: object  # the training event, for app.py to chain the model refresh on
     corpus: object  # () -> the bundled text, filled in on page load (it is 1 MB; the API's text has no default)
     relabel: dict  # an event spec: what the server wrote here, again in the page's language (load, switch)
+    rewatch: dict  # an event spec: the "watch it learn" views of the session's model (a new model, a new language)
+
+
+# What a preset leaves as the person set it: the tokenizer, and which weights to keep.
+KEPT_ACROSS_PRESETS = ("tokenizer", "keep_best")
 
 
 def _form_input(name: str, value):
@@ -40,6 +46,8 @@ def _form_input(name: str, value):
         return gr.Radio(list(spec.choices), value=value, **texts)
     if spec.form == "number":
         return gr.Number(value=value, **texts)
+    if spec.form == "checkbox":
+        return gr.Checkbox(value=value, **texts)
     minimum, maximum, step = spec.form
     maximum = train_form.app_range(name)[1] if maximum is None else maximum
     return gr.Slider(minimum, maximum, value=value, step=step, **texts)
@@ -72,6 +80,14 @@ def build(ctx: AppContext) -> TrainTab:
                 with gr.Row():
                     start = gr.Button(static("train.start"), variant="primary", elem_id="train-button")
                     stop = gr.Button(static("train.stop"), variant="stop", elem_id="stop-button")
+                probe_sentence = gr.Textbox(
+                    value="",  # the API's default: the start of the training text
+                    label=static("train.probe_sentence"),
+                    info=static("train.probe_sentence.info"),
+                    placeholder=static("train.probe_sentence.placeholder"),
+                    max_lines=2,
+                    elem_id="probe-sentence",
+                )
                 with gr.Accordion(static("train.advanced"), open=False, elem_id="advanced"):
                     numbers = [name for name in FORM_FIELDS if name not in form]
                     for pair in (numbers[i : i + 2] for i in range(0, len(numbers), 2)):
@@ -95,6 +111,25 @@ def build(ctx: AppContext) -> TrainTab:
                     info=static("train.watch_layer.info"),
                 )
                 probe = gr.Plot(label=static("train.probe"), show_label=False, elem_id="probe-plot")
+        with gr.Column(elem_id="watch"):
+            gr.Markdown(static("watch.title"))
+            gr.Markdown(static("watch.intro"))
+            surprise = gr.HTML(label=static("watch.surprise"), elem_id="train-surprise")
+            with gr.Row(equal_height=False):
+                replay_step = gr.Slider(
+                    0, 1, value=0, step=1, interactive=False, label=static("watch.step"), info=static("watch.step.info"),
+                    elem_id="replay-step", scale=3,
+                )
+                with gr.Column(scale=2, min_width=240):
+                    compare = gr.Checkbox(value=False, label=static("watch.compare"), elem_id="compare")
+                    compare_step = gr.Slider(
+                        0, 1, value=0, step=1, interactive=False, visible=False, label=static("watch.compare_step"),
+                        info=static("watch.compare_step.info"), elem_id="compare-step",
+                    )
+            replay = gr.Plot(label=static("watch.replay"), show_label=False, elem_id="replay-plot")
+            diff = gr.Plot(label=static("watch.diff"), show_label=False, visible=False, elem_id="diff-plot")
+            metrics = gr.Plot(label=static("watch.metrics"), show_label=False, elem_id="metrics-plot")
+            tags = gr.HTML(label=static("watch.tags"), elem_id="head-tags")
 
     inputs = [form[name] for name in FORM_FIELDS]
 
@@ -111,7 +146,7 @@ def build(ctx: AppContext) -> TrainTab:
 
     def apply_preset(name):
         chosen = preset_settings(name)
-        values = [gr.skip() if n == "tokenizer" else getattr(chosen, n) for n in FORM_FIELDS]
+        values = [gr.skip() if n in KEPT_ACROSS_PRESETS else getattr(chosen, n) for n in FORM_FIELDS]
         return gr.Radio(info=static(plan.preset_note(name))), *values
 
     # gr.Request first: Gradio passes it by position, and *values takes every input after it.
@@ -146,17 +181,77 @@ def build(ctx: AppContext) -> TrainTab:
         time_budget_s=defaults.time_budget_s,
         warmup_steps=defaults.warmup_steps,
         watch_layer=0,
+        keep_best=defaults.keep_best,
+        probe="",
         request: gr.Request = None,
     ):
-        """Train a new model on `text` and make it this session's model; streams progress."""
+        """Train a new model on `text` and make it this session's model; streams progress. probe: the
+        sentence whose attention is recorded at each evaluation (empty: the start of the text)."""
         arguments = locals()
-        parsed = train_form.parse_request(text, watch_layer, **{name: arguments[name] for name in FORM_FIELDS})
+        parsed = train_form.parse_request(text, watch_layer, probe, **{name: arguments[name] for name in FORM_FIELDS})
         sid = session_id(request)
         probe_width = plot_width(ctx.clients.get(sid), share=3 / 5)  # the right-hand column
         for update in training.train(ctx.registry, ctx.queue, ctx.timer, sid, parsed, probe_width, language(request)):
-            yield tuple(
-                gr.skip() if v is None else v for v in (update.status, update.loss, update.samples, update.attention)
-            )
+            shown = (update.status, update.loss, update.samples, update.attention)
+            yield (*(gr.skip() if v is None else v for v in shown), *watch_outputs(update, sid))
+
+    def watch_outputs(update, sid: str) -> tuple:
+        """The step sliders and the views that follow the evaluations, when the run's record changed.
+        The step follows the latest snapshot unless the person moved it (ui/watch.py pin_replay); the
+        replay itself is drawn by the step's change event."""
+        if update.watch is None:
+            return (gr.skip(),) * 5
+        job = ctx.registry.job(sid)
+        follow = job is None or job.replay_pinned is None
+        first, latest = watching.step_range(update.watch)
+        bounds = dict(minimum=first, maximum=max(latest, first + 1), interactive=True)
+        step = gr.Slider(value=latest, **bounds) if follow else gr.Slider(**bounds)
+        views = update.views
+        metrics_figure = gr.skip() if views is None or views.metrics is None else views.metrics
+        return (
+            step,
+            gr.Slider(**bounds),
+            metrics_figure,
+            gr.skip() if views is None else views.tags,
+            gr.skip() if views is None else views.surprise,
+        )
+
+    def replay_views(step, compare_on, compare_step, layer, request: gr.Request = None):
+        """The grid at the chosen step and, when comparing, the change from the other step."""
+        record, lang = watching.session_record(ctx.registry, session_id(request)), language(request)
+        if record is None:
+            return None, gr.Plot(value=None, visible=False)
+        grid = watching.replay_figure(record, step, lang)
+        if not compare_on:
+            return grid, gr.Plot(value=None, visible=False)
+        width = plot_width(ctx.clients.get(session_id(request)))
+        return grid, gr.Plot(value=watching.diff_figure(record, compare_step, step, layer, width, lang), visible=True)
+
+    def rewatch_views(step, compare_on, compare_step, layer, request: gr.Request = None):
+        """Every "watch it learn" view of the session's model (or running training), in the page's language."""
+        record, lang = watching.session_record(ctx.registry, session_id(request)), language(request)
+        shown = watching.views(record, lang)
+        metrics_figure = shown.metrics
+        if record is None:
+            off = gr.Slider(minimum=0, maximum=1, value=0, interactive=False)
+            return off, off, None, gr.Plot(value=None, visible=False), metrics_figure, shown.tags, shown.surprise
+        first, latest = watching.step_range(record)
+        bounds = dict(minimum=first, maximum=max(latest, first + 1), interactive=True)
+        step = step if isinstance(step, (int, float)) and first <= step <= latest else latest
+        compare_step = compare_step if isinstance(compare_step, (int, float)) and first <= compare_step <= latest else first
+        grid, diff_plot = replay_views(step, compare_on, compare_step, layer, request)
+        return (
+            gr.Slider(value=step, **bounds),
+            gr.Slider(value=compare_step, **bounds),
+            grid,
+            diff_plot,
+            metrics_figure,
+            shown.tags,
+            shown.surprise,
+        )
+
+    def pin(step, request: gr.Request = None):
+        watching.pin_replay(ctx.registry, session_id(request), step)
 
     def stop_run(request: gr.Request = None):
         """Stop this session's training after the current step (or leave the queue)."""
@@ -190,8 +285,8 @@ def build(ctx: AppContext) -> TrainTab:
 
     event = start.click(
         train,
-        [text, *inputs, watch_layer],
-        [status, loss, samples, probe],
+        [text, *({**form, "watch_layer": watch_layer, "probe": probe_sentence}[name] for name in train_form.API_FIELDS)],
+        [status, loss, samples, probe, replay_step, compare_step, metrics, tags, surprise],
         api_name="train",
         preprocess=False,
         # No limit in Gradio: a limit would hold the calls beyond it in Gradio's own queue, unseen
@@ -206,6 +301,32 @@ def build(ctx: AppContext) -> TrainTab:
     relabel_spec = dict(
         fn=relabel, inputs=[info, loss, *inputs], outputs=[text_stats, summary, loss], preprocess=False, **light
     )
+    # Replaying only draws figures of the recorded snapshots (no model runs), beside the inference
+    # requests' share of the cores. A slider moved quickly fires many events: "always_last" runs at
+    # most one at a time and then only the latest, so the last move wins.
+    replaying = dict(
+        api_visibility="private",
+        show_progress="hidden",
+        concurrency_id="replay",
+        concurrency_limit=threads.INFERENCE_CONCURRENCY,
+        trigger_mode="always_last",
+    )
+    replay_inputs = [replay_step, compare, compare_step, watch_layer]
+    gr.on(
+        [replay_step.change, compare_step.change, compare.change, watch_layer.change],
+        replay_views,
+        replay_inputs,
+        [replay, diff],
+        **replaying,
+    )
+    compare.change(lambda on: gr.Slider(visible=bool(on)), compare, compare_step, **light)
+    replay_step.input(pin, replay_step, None, queue=False, api_visibility="private")
+    rewatch_spec = dict(
+        fn=rewatch_views,
+        inputs=replay_inputs,
+        outputs=[replay_step, compare_step, replay, diff, metrics, tags, surprise],
+        **replaying,
+    )
     return TrainTab(
         text=text,
         status=status,
@@ -213,4 +334,5 @@ def build(ctx: AppContext) -> TrainTab:
         event=event,
         corpus=lambda: ctx.corpus,
         relabel=relabel_spec,
+        rewatch=rewatch_spec,
     )
