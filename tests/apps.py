@@ -25,7 +25,6 @@ import torch
 
 import gpt
 from gpt import GPT, GPTConfig, make_tokenizer
-from gpt.settings import FORM_FIELDS
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = "ROMEO:\nBut soft, what light through yonder window breaks?\nab " * 20
@@ -147,9 +146,16 @@ TRAIN_DEFAULTS = dict(
 
 
 def train_args(**overrides) -> tuple:
-    """/train's positional arguments: TRAIN_DEFAULTS with overrides, in the API's order."""
+    """/train's positional arguments: TRAIN_DEFAULTS with overrides, in the API's order (the fields
+    added later, keep_best and probe, only when given)."""
+    from ui.train_form import ADDED_FORM_FIELDS, API_FIELDS, DEFAULTS
+
     values = {**TRAIN_DEFAULTS, **overrides}
-    return (values["text"], *(values[name] for name in FORM_FIELDS), values["watch_layer"])
+    names = list(API_FIELDS)
+    while names[-1] not in values:  # trailing parameters left to their defaults, as an older client would
+        names.pop()
+    later = {**{name: getattr(DEFAULTS, name) for name in ADDED_FORM_FIELDS}, "probe": ""}
+    return (values["text"], *(values.get(name, later.get(name)) for name in names))
 
 
 class RawSession:
