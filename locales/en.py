@@ -200,8 +200,8 @@ TEXTS = {
     "watch.tag.self": "looks at itself",
     "watch.tag.broad": "spreads its attention",
     "watch.tag.none": "no single pattern",
-    "watch.surprise.train": "Surprise on the validation text at step {step:,}: {mean:.2f} nats per token on average (a uniform guess: {uniform:.2f}). Pale tokens were expected, dark red ones surprised the model; hover one for its 5 best guesses.",
-    "watch.surprise.prompt": "How surprised the model is by your prompt: {mean:.2f} nats per token on average (a uniform guess: {uniform:.2f}). Pale tokens were expected, dark red ones surprised it; hover one for its 5 best guesses.",
+    "watch.surprise.train": "Surprise on the validation text at step {step:,}: {mean:.2f} nats per token on average (a uniform guess: {uniform:.2f}). Pale tokens were expected, dark red ones surprised the model; hover over one (or tap it) for its 5 best guesses.",
+    "watch.surprise.prompt": "How surprised the model is by your prompt: {mean:.2f} nats per token on average (a uniform guess: {uniform:.2f}). Pale tokens were expected, dark red ones surprised it; hover over one (or tap it) for its 5 best guesses.",
     "watch.surprise.too_short": "The prompt has a single token: there is nothing before it to predict it from.",
     # --- Model ---
     "model.intro": (

@@ -205,8 +205,8 @@ TEXTS = {
     "watch.tag.self": "se mira a sí misma",
     "watch.tag.broad": "reparte su atención",
     "watch.tag.none": "sin un patrón claro",
-    "watch.surprise.train": "Sorpresa en el texto de validación en el paso {step:,}: {mean:.2f} nats por token de media (una elección uniforme: {uniform:.2f}). Los tokens claros eran esperados, los rojo oscuro sorprendieron al modelo; pasa el ratón por uno para ver sus 5 mejores apuestas.",
-    "watch.surprise.prompt": "Cuánto le sorprende al modelo tu texto inicial: {mean:.2f} nats por token de media (una elección uniforme: {uniform:.2f}). Los tokens claros eran esperados, los rojo oscuro le sorprendieron; pasa el ratón por uno para ver sus 5 mejores apuestas.",
+    "watch.surprise.train": "Sorpresa en el texto de validación en el paso {step:,}: {mean:.2f} nats por token de media (una elección uniforme: {uniform:.2f}). Los tokens claros eran esperados, los rojo oscuro sorprendieron al modelo; pasa el ratón por uno (o tócalo) para ver sus 5 mejores apuestas.",
+    "watch.surprise.prompt": "Cuánto le sorprende al modelo tu texto inicial: {mean:.2f} nats por token de media (una elección uniforme: {uniform:.2f}). Los tokens claros eran esperados, los rojo oscuro le sorprendieron; pasa el ratón por uno (o tócalo) para ver sus 5 mejores apuestas.",
     "watch.surprise.too_short": "El texto inicial tiene un solo token: no hay nada antes con qué predecirlo.",
     # --- Modelo ---
     "model.intro": (

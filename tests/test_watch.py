@@ -74,8 +74,12 @@ def test_a_probe_needs_three_tokens():
     assert encode_probe(tokenizer, "ab", 2) == tokenizer.encode("ab")  # a context of 2 tokens asks no more
 
 
-def test_prepare_refuses_a_probe_before_the_run_and_keeps_a_good_one(tmp_path):
-    timer = plan.StepTimer("cpu")
+@pytest.fixture(scope="module")
+def timer() -> plan.StepTimer:
+    return plan.StepTimer("cpu")  # calibrated once: a few timed steps
+
+
+def test_prepare_refuses_a_probe_before_the_run_and_keeps_a_good_one(timer):
     values = dict(tokenizer="char", n_layer=1, n_head=1, n_embd=16, block_size=8, max_steps=20, batch_size=4,
                   learning_rate=1e-2, dropout=0.0, time_budget_s=30, warmup_steps=2)
     with pytest.raises(ValueError, match="'z'"):
@@ -208,14 +212,14 @@ def test_the_record_shown_is_the_running_trainings_then_the_models(tmp_path):
 # --- a training run: its record goes with the model, into the checkpoint and back ------------
 
 
-def test_a_trained_model_keeps_its_timeline_through_download_and_upload(tmp_path):
+def test_a_trained_model_keeps_its_timeline_through_download_and_upload(tmp_path, timer):
     model, tokenizer = tiny_model()
     registry = SessionRegistry(default=ModelHandle.serving(model, tokenizer, {}, "bundled", "tiny"), workdir=tmp_path / "s")
     request = train_form.parse_request(
         "ab" * 200, probe="abba", tokenizer="char", n_layer=1, n_head=2, n_embd=16, block_size=8, max_steps=40,
         batch_size=4, learning_rate=1e-2, dropout=0.0, time_budget_s=30, warmup_steps=2,
     )
-    updates = list(training.train(registry, training_queue.TrainingQueue(slots=1), plan.StepTimer("cpu"), "a", request))
+    updates = list(training.train(registry, training_queue.TrainingQueue(slots=1), timer, "a", request))
     evaluated = [u for u in updates if u.views is not None]
     assert len(evaluated) >= 3 and all(u.watch is evaluated[0].watch for u in evaluated)
     handle = updates[-1].handle

@@ -230,7 +230,7 @@ def build(ctx: AppContext) -> TrainTab:
     def rewatch_views(step, compare_on, compare_step, layer, request: gr.Request = None):
         """Every "watch it learn" view of the session's model (or running training), in the page's language."""
         record, lang = watching.session_record(ctx.registry, session_id(request)), language(request)
-        shown = watching.views(record, lang)
+        shown = watching.views(record, lang, plot_width(ctx.clients.get(session_id(request))))
         metrics_figure = shown.metrics
         if record is None:
             off = gr.Slider(minimum=0, maximum=1, value=0, interactive=False)

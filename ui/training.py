@@ -235,7 +235,7 @@ def _run(job: TrainingJob, prepared: Prepared, lang: str):
     probe_ids = prepared.probe_ids
     probe_pieces = token_pieces(tokenizer, probe_ids)
     record = begin_record(model, tokenizer, probe_ids, prepared.val_ids)  # the untrained model's attention: step 0
-    watched = views(record, lang)
+    watched = views(record, lang, job.probe_width_px)
     history, attention, last_yield = _History(), None, 0.0
     events = trainer.run()
     event = None
@@ -273,7 +273,7 @@ def _run(job: TrainingJob, prepared: Prepared, lang: str):
             layer = min(max(job.watch_layer, 0), prepared.config.n_layer - 1)
             maps = attention_maps(model, probe_ids)
             attention = probe_figure(maps[layer], probe_pieces, layer, event.step, job.probe_width_px, lang)
-            watched = evaluation_views(model, record, tokenizer, event.step, lang)
+            watched = evaluation_views(model, record, tokenizer, event.step, lang, job.probe_width_px)  # phone or not
         now = time.monotonic()
         if evaluated or event.done or now - last_yield >= UPDATE_INTERVAL_S:
             last_yield = now

@@ -113,21 +113,23 @@ class WatchViews:
     surprise: str  # HTML: the surprise strip of the validation text ("" when there is none)
 
 
-def evaluation_views(model, record: WatchRecord, tokenizer, step: int, lang: str = "en") -> WatchViews:
+def evaluation_views(
+    model, record: WatchRecord, tokenizer, step: int, lang: str = "en", width_px: int | None = None
+) -> WatchViews:
     """At an evaluation: snapshot the probe's attention and measure the validation slice's surprise
-    with the model as it is now (record updated), then draw the views."""
+    with the model as it is now (record updated), then draw the views (width_px: the page's, if known)."""
     record.timeline.add(step, attention_maps(model, record.timeline.probe_ids))
     if len(record.val_ids) >= 2:
         record.strip = measure_strip(model, tokenizer, record.val_ids, step)
-    return views(record, lang)
+    return views(record, lang, width_px)
 
 
-def views(record: WatchRecord | None, lang: str = "en") -> WatchViews:
+def views(record: WatchRecord | None, lang: str = "en", width_px: int | None = None) -> WatchViews:
     """The views of a record as it stands, in lang (None: a model with no record, a hint instead)."""
     if record is None or len(record.timeline) == 0:
         return WatchViews(None, f'<p class="watch-note">{html.escape(text("watch.none", lang))}</p>', "")
     surprise = strip_html(record.strip, lang) if record.strip is not None else ""
-    return WatchViews(metrics_figure(record, lang), tags_html(record, lang), surprise)
+    return WatchViews(metrics_figure(record, lang, width_px), tags_html(record, lang), surprise)
 
 
 def snapshot_at(timeline: AttentionTimeline, step) -> Snapshot:
@@ -170,13 +172,14 @@ def diff_figure(record: WatchRecord, from_step, to_step, layer, width_px: int | 
     return fig
 
 
-def metrics_figure(record: WatchRecord, lang: str = "en"):
-    """The four head metrics of every head over the snapshots (None when the probe is too short)."""
+def metrics_figure(record: WatchRecord, lang: str = "en", width_px: int | None = None):
+    """The four head metrics of every head over the snapshots (None when the probe is too short);
+    one panel under another on a phone."""
     timeline = record.timeline
     if timeline.n_tokens < MIN_TOKENS:
         return None
     metrics = head_metrics(timeline.maps)  # each (S, L, H)
-    return head_metrics_figure(timeline.steps, metrics.as_dict(), lang=lang)
+    return head_metrics_figure(timeline.steps, metrics.as_dict(), lang=lang, width_px=width_px)
 
 
 def tags_html(record: WatchRecord, lang: str = "en") -> str:
