@@ -80,8 +80,8 @@ def settings_from_form(values: dict) -> TrainingSettings:
 
 def parse_request(text, watch_layer=0, probe="", **values) -> TrainRequest:
     """Check the raw text and form values (one keyword per field of FORM_FIELDS; those added later may
-    be left out, as from the API) against the caps; ValueError says what to change. The probe sentence is checked against the tokenizer later,
-    once the text is tokenized (ui/training.prepare)."""
+    be left out, as from the API) against the caps; ValueError says what to change. The probe
+    sentence is checked against the tokenizer later, once the text is tokenized (ui/training.prepare)."""
     values = {**{name: getattr(DEFAULTS, name) for name in ADDED_FORM_FIELDS}, **values}  # as the API's defaults
     missing = [name for name in FORM_FIELDS if name not in values]
     if missing or set(values) - set(FORM_FIELDS):
