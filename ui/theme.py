@@ -110,7 +110,8 @@ HEAD = """<style>
     const token = event.target.closest && event.target.closest(".surprise-strip .tok");
     token ? show(token) : hide();
   };
-  document.addEventListener("mouseover", follow);
+  // A mouse shows a token's tip while over it; a finger shows it with a tap, until the next tap.
+  document.addEventListener("pointerover", (event) => { if (event.pointerType === "mouse") follow(event); });
   document.addEventListener("click", follow);
   document.addEventListener("scroll", hide, true);
 })();

@@ -30,7 +30,8 @@ class TrainTab:
     event: object  # the training event, for app.py to chain the model refresh on
     corpus: object  # () -> the bundled text, filled in on page load (it is 1 MB; the API's text has no default)
     relabel: dict  # an event spec: what the server wrote here, again in the page's language (load, switch)
-    rewatch: dict  # an event spec: the "watch it learn" views of the session's model (a new model, a new language)
+    rewatch: dict  # an event spec: the "watch it learn" views again, in the page's language (load, switch)
+    new_model: dict  # an event spec: the "watch it learn" views of the session's new model (an upload, a reset)
 
 
 # What a preset leaves as the person set it: the tokenizer, and which weights to keep.
@@ -228,24 +229,34 @@ def build(ctx: AppContext) -> TrainTab:
         return grid, gr.Plot(value=watching.diff_figure(record, compare_step, step, layer, width, lang), visible=True)
 
     def rewatch_views(step, compare_on, compare_step, layer, request: gr.Request = None):
-        """Every "watch it learn" view of the session's model (or running training), in the page's language."""
+        """Every "watch it learn" view of the session's model (or running training), at the steps
+        chosen, in the page's language (after a language switch)."""
+        return watch_views(step, compare_on, compare_step, layer, request)
+
+    def new_model_views(step, compare_on, compare_step, layer, request: gr.Request = None):
+        """Every "watch it learn" view of the session's new model, at its latest snapshot."""
+        return watch_views(None, compare_on, None, layer, request)
+
+    def watch_views(step, compare_on, compare_step, layer, request):
+        """The sliders and every view of the session's record; a step outside its range (or None)
+        goes to the latest snapshot, a compared step to the first."""
         record, lang = watching.session_record(ctx.registry, session_id(request)), language(request)
         shown = watching.views(record, lang, plot_width(ctx.clients.get(session_id(request))))
-        metrics_figure = shown.metrics
         if record is None:
             off = gr.Slider(minimum=0, maximum=1, value=0, interactive=False)
-            return off, off, None, gr.Plot(value=None, visible=False), metrics_figure, shown.tags, shown.surprise
+            return off, off, None, gr.Plot(value=None, visible=False), shown.metrics, shown.tags, shown.surprise
         first, latest = watching.step_range(record)
         bounds = dict(minimum=first, maximum=max(latest, first + 1), interactive=True)
-        step = step if isinstance(step, (int, float)) and first <= step <= latest else latest
-        compare_step = compare_step if isinstance(compare_step, (int, float)) and first <= compare_step <= latest else first
+        inside = lambda value: isinstance(value, (int, float)) and first <= value <= latest  # noqa: E731
+        step = step if inside(step) else latest
+        compare_step = compare_step if inside(compare_step) else first
         grid, diff_plot = replay_views(step, compare_on, compare_step, layer, request)
         return (
             gr.Slider(value=step, **bounds),
             gr.Slider(value=compare_step, **bounds),
             grid,
             diff_plot,
-            metrics_figure,
+            shown.metrics,
             shown.tags,
             shown.surprise,
         )
@@ -327,6 +338,7 @@ def build(ctx: AppContext) -> TrainTab:
         outputs=[replay_step, compare_step, replay, diff, metrics, tags, surprise],
         **replaying,
     )
+    new_model_spec = dict(rewatch_spec, fn=new_model_views)
     return TrainTab(
         text=text,
         status=status,
@@ -335,4 +347,5 @@ def build(ctx: AppContext) -> TrainTab:
         corpus=lambda: ctx.corpus,
         relabel=relabel_spec,
         rewatch=rewatch_spec,
+        new_model=new_model_spec,
     )
