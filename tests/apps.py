@@ -147,15 +147,13 @@ TRAIN_DEFAULTS = dict(
 
 def train_args(**overrides) -> tuple:
     """/train's positional arguments: TRAIN_DEFAULTS with overrides, in the API's order (the fields
-    added later, keep_best and probe, only when given)."""
+    added later, keep_best and the probe sentence, at the API's defaults unless given). Every one of
+    them: a raw call (RawSession), like the browser's, sends them all."""
     from ui.train_form import ADDED_FORM_FIELDS, API_FIELDS, DEFAULTS
 
-    values = {**TRAIN_DEFAULTS, **overrides}
-    names = list(API_FIELDS)
-    while names[-1] not in values:  # trailing parameters left to their defaults, as an older client would
-        names.pop()
     later = {**{name: getattr(DEFAULTS, name) for name in ADDED_FORM_FIELDS}, "probe": ""}
-    return (values["text"], *(values.get(name, later.get(name)) for name in names))
+    values = {**TRAIN_DEFAULTS, **later, **overrides}
+    return (values["text"], *(values[name] for name in API_FIELDS))
 
 
 class RawSession:
