@@ -34,6 +34,7 @@ class TrainTab:
     new_model: dict  # an event spec: the "watch it learn" views of the session's new model (an upload, a reset)
 
 
+API_OUTPUTS = 4  # /train streams (status, loss figure, samples, attention figure)
 # What a preset leaves as the person set it: the tokenizer, and which weights to keep.
 KEPT_ACROSS_PRESETS = ("tokenizer", "keep_best")
 
@@ -81,6 +82,7 @@ def build(ctx: AppContext) -> TrainTab:
                 with gr.Row():
                     start = gr.Button(static("train.start"), variant="primary", elem_id="train-button")
                     stop = gr.Button(static("train.stop"), variant="stop", elem_id="stop-button")
+                    api_trigger = gr.Button(visible=False, elem_id="train-api")  # /train's event: the API has no button
                 probe_sentence = gr.Textbox(
                     value="",  # the API's default: the start of the training text
                     label=static("train.probe_sentence"),
@@ -186,10 +188,21 @@ def build(ctx: AppContext) -> TrainTab:
         probe="",
         request: gr.Request = None,
     ):
-        """Train a new model on `text` and make it this session's model; streams progress. probe: the
-        sentence whose attention is recorded at each evaluation (empty: the start of the text)."""
-        arguments = locals()
-        parsed = train_form.parse_request(text, watch_layer, probe, **{name: arguments[name] for name in FORM_FIELDS})
+        """Train a new model on `text` and make it this session's model; streams (status, loss figure,
+        samples, attention figure). probe: the sentence whose attention is recorded at each evaluation
+        (empty: the start of the text)."""
+        arguments = {name: value for name, value in locals().items() if name != "request"}
+        for outputs in run_training(arguments, request):
+            yield outputs[:API_OUTPUTS]  # what the API has always returned; the rest is the page's
+
+    @user_errors
+    def train_in_page(request: gr.Request, *values):
+        """The Train button: what /train streams, and the "watch it learn" views."""
+        yield from run_training(dict(zip(["text", *train_form.API_FIELDS], values)), request)
+
+    def run_training(arguments: dict, request):
+        fields = {name: arguments[name] for name in FORM_FIELDS}
+        parsed = train_form.parse_request(arguments["text"], arguments["watch_layer"], arguments["probe"], **fields)
         sid = session_id(request)
         probe_width = plot_width(ctx.clients.get(sid), share=3 / 5)  # the right-hand column
         for update in training.train(ctx.registry, ctx.queue, ctx.timer, sid, parsed, probe_width, language(request)):
@@ -294,11 +307,9 @@ def build(ctx: AppContext) -> TrainTab:
     form["n_layer"].change(lambda n: index_slider(n, 0), form["n_layer"], watch_layer, **light)
     watch_layer.change(watch, watch_layer, None, **light)
 
-    event = start.click(
-        train,
-        [text, *({**form, "watch_layer": watch_layer, "probe": probe_sentence}[name] for name in train_form.API_FIELDS)],
-        [status, loss, samples, probe, replay_step, compare_step, metrics, tags, surprise],
-        api_name="train",
+    training_inputs = [text, *({**form, "watch_layer": watch_layer, "probe": probe_sentence}[n] for n in train_form.API_FIELDS)]
+    shown = [status, loss, samples, probe]  # what /train returns
+    running = dict(
         preprocess=False,
         # No limit in Gradio: a limit would hold the calls beyond it in Gradio's own queue, unseen
         # by ours (no "Waiting" message, no refusal, Stop unable to find them). Our TrainingQueue
@@ -308,6 +319,16 @@ def build(ctx: AppContext) -> TrainTab:
         show_progress="minimal",
         show_progress_on=[status],
     )
+    # The page's Train button and the /train API run the same training; the API keeps the outputs it
+    # has always had (clients unpack them), the page gets the "watch it learn" views as well.
+    event = start.click(
+        train_in_page,
+        training_inputs,
+        [*shown, replay_step, compare_step, metrics, tags, surprise],
+        api_visibility="private",
+        **running,
+    )
+    api_trigger.click(train, training_inputs, shown, api_name="train", **running)
     stop.click(stop_run, None, status, api_name="stop_training", queue=False)
     relabel_spec = dict(
         fn=relabel, inputs=[info, loss, *inputs], outputs=[text_stats, summary, loss], preprocess=False, **light
