@@ -137,8 +137,8 @@ def test_the_train_api_takes_the_text_then_the_forms_fields_then_the_layer_to_wa
 def test_a_client_of_the_first_published_api_still_trains_and_a_new_one_chooses_the_weights_and_probe(server):
     registry = server[0].context.registry
     old, new = new_client(server[1]), new_client(server[1])
-    status = old.predict(ABAB, "char", 1, 1, 16, 8, 30, 8, 1e-2, 0.0, 30, 2, 0, api_name="/train")[0]
-    assert "Done at step 30" in status
+    status, loss, samples, attention = old.predict(ABAB, "char", 1, 1, 16, 8, 30, 8, 1e-2, 0.0, 30, 2, 0, api_name="/train")
+    assert "Done at step 30" in status and attention["type"] == "plotly"  # the four outputs it always had
     assert registry.model(old.session_hash).watch.pieces[:4] == ["a", "b", "a", "b"]  # the text's start
     outputs = new.predict(*train_args(text=ABAB, max_steps=30, keep_best=False, probe="bab"), api_name="/train")
     handle = registry.model(new.session_hash)
