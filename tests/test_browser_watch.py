@@ -166,6 +166,13 @@ def test_a_finished_run_replays_its_timeline_compares_two_steps_and_explains_its
     page.wait_for_function("() => document.querySelectorAll('#prompt-surprise .tok').length === 10", timeout=30_000)
     page.locator("#prompt-surprise .tok").nth(3).hover()
     assert "the model expected:" in page.locator(".surprise-tip").inner_text()
+    # The switch to Spanish redraws what the server wrote.
+    page.get_by_text("Español").click()
+    page.wait_for_function(
+        f"() => document.querySelector('#replay-plot .gtitle').textContent.endsWith('en el paso {STEPS}')", timeout=30_000
+    )
+    page.wait_for_function("() => document.querySelector('#prompt-surprise').innerText.includes('tu texto inicial')", timeout=30_000)
+    assert "el modelo esperaba" in page.locator("#prompt-surprise .tok").nth(3).get_attribute("title")
     assert page.locator(".toast-body").count() == 0
     watcher.check()
     page.context.close()
