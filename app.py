@@ -26,6 +26,7 @@ from ui.checkpoints import model_card
 from ui.clients import reported_width
 from ui.context import DEFAULT_MODEL, AppContext, create_context
 from ui.examples import encodes
+from ui.generation import precision_text
 from ui.i18n import I18N, LANGUAGE_NAMES, SWITCH_JS, choose, language, static
 from ui.sessions import session_id
 from ui.url_guard import RefuseRemoteFiles
@@ -36,7 +37,13 @@ TITLE = "Mirador"
 
 def header(ctx: AppContext, sid: str | None = None, lang: str = "en") -> str:
     handle = ctx.registry.model(sid) if sid else ctx.registry.default
-    return text("header", lang, model=handle.name(lang), device=threads.device_text(handle.device, lang))
+    return text(
+        "header",
+        lang,
+        model=handle.name(lang),
+        device=threads.device_text(handle.device, lang),
+        generation=precision_text(handle.model, lang, short=True),
+    )
 
 
 def in_english(value):

@@ -250,6 +250,16 @@ def train_args(text: str, settings, watch_layer: int = 0) -> tuple:
     return (text, *(values[name] for name in API_FIELDS if name != "probe"))
 
 
+def train_kwargs(c, text: str, settings, watch_layer: int = 0) -> dict:
+    """train_args by name, keeping only the parameters this server's /train has: an older commit of
+    the app (a before/after benchmark) may have fewer form fields."""
+    from gpt.settings import FORM_FIELDS
+
+    names = ["text", *FORM_FIELDS, "watch_layer"]
+    known = {p["parameter_name"] for p in c.view_api(print_info=False, return_format="dict")["named_endpoints"]["/train"]["parameters"]}
+    return {name: value for name, value in zip(names, train_args(text, settings, watch_layer)) if name in known}
+
+
 def can_generate(url: str) -> None:
     """Ready: a /generate with the bundled model's prompt succeeds."""
     generate_call(client(url), max_new_tokens=1)
@@ -268,7 +278,10 @@ class AppProcess:
     with AppProcess(env={...}) as app: app.url, app.ready_s, app.rss_mb()
     """
 
-    def __init__(self, env: dict | None = None, ready_timeout_s: float = 120.0, log_name: str = "app", ready_check=None):
+    def __init__(
+        self, env: dict | None = None, ready_timeout_s: float = 120.0, log_name: str = "app", ready_check=None, cwd: Path = ROOT
+    ):
+        self.cwd = Path(cwd)  # another checkout of the app (an older commit) runs from its own folder
         self.ready_check = ready_check or can_generate
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
@@ -281,7 +294,7 @@ class AppProcess:
     def __enter__(self):
         self._log = open(self.log_path, "w")
         start = time.perf_counter()
-        self.proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=self.env, stdout=self._log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen([sys.executable, "app.py"], cwd=self.cwd, env=self.env, stdout=self._log, stderr=subprocess.STDOUT)
         try:
             self.ready_s = self._wait_ready(start)
         except BaseException:

@@ -1,7 +1,7 @@
 """Mirador's benchmarks, side by side in one process run: writes bench/RESULTS.md and ends by
 printing one JSON line with the headline numbers.
 
-    python bench/run.py            # everything (about 13 minutes on a 2-core CPU)
+    python bench/run.py            # everything (about 15 minutes on a 2-core CPU)
     python bench/run.py --quick    # a smoke check: fewer repeats, no slow references (< 3 min)
     python bench/run.py --only generation attention
 
@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import Section, fmt, load_average, machine_info  # noqa: E402
 
 # Order: the in-process CPU benchmarks first, then those that start the app, then the GPU.
-BENCHMARKS = ["time_to_quality", "train_speed", "generation", "attention", "learn_page", "surprise", "ddp", "app_startup", "app_time_to_quality", "sharing", "load", "gpu"]
+BENCHMARKS = ["time_to_quality", "train_speed", "generation", "attention", "learn_page", "surprise", "ladder", "ddp", "app_startup", "app_time_to_quality", "sharing", "load", "gpu"]
 HEADLINE_KEYS = [
     "train_speedup",
     "seconds_to_val_1_90",
@@ -38,6 +38,10 @@ HEADLINE_KEYS = [
     "fast_mean_abs_dlogp",
     "attention_ms_128",
     "learn_page_ms",
+    "app_seconds_to_val_1_90",
+    "train_speedup_full",
+    "ladder_seconds",
+    "ladder_ordered",
     "app_ready_s",
     "app_idle_rss_mb",
     "rss_after_sessions_pct",

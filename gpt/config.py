@@ -19,6 +19,8 @@ MAX_N_EMBD = 1536
 MAX_BLOCK_SIZE = 2048
 MAX_VOCAB_SIZE = 65_536
 MAX_PARAMETERS = 200_000_000
+# The switches of the lecture's stages (gpt/ladder.py), and their value in the full model.
+FULL_MODEL_SWITCHES = {"residual": True, "layer_norm": True, "mlp": True, "bigram": False}
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,12 @@ class GPTConfig:
     n_head: int = 4  # attention heads per block; each looks at n_embd // n_head dims
     n_embd: int = 128  # width of the residual stream (embedding size)
     dropout: float = 0.0  # probability of zeroing activations while training
+    # The lecture builds the model up in stages (gpt/ladder.py); these switches give each stage's
+    # model. The defaults are the full model, and a checkpoint without them is one.
+    residual: bool = True  # each block adds to the stream (x + f(x)); off: it replaces it (f(x))
+    layer_norm: bool = True  # LayerNorm before attention, before the MLP and before the head
+    mlp: bool = True  # the feed-forward network in each block
+    bigram: bool = False  # the first stage: logits read from a table by the current token alone
 
     def __post_init__(self) -> None:
         whole_in("vocab_size", self.vocab_size, 1, MAX_VOCAB_SIZE)
@@ -47,6 +55,9 @@ class GPTConfig:
             raise ValueError(f"dropout must be a number in [0, 1), got {self.dropout!r}.")
         if not (math.isfinite(self.dropout) and 0.0 <= self.dropout < 1.0):
             raise ValueError(f"dropout must be in [0, 1), got {self.dropout}.")
+        for switch in FULL_MODEL_SWITCHES:
+            if not isinstance(getattr(self, switch), bool):
+                raise ValueError(f"{switch} must be true or false, got {getattr(self, switch)!r}.")
         if self.num_parameters > MAX_PARAMETERS:
             raise ValueError(
                 f"This shape has {self.num_parameters:,} parameters, over the limit of "
@@ -58,15 +69,23 @@ class GPTConfig:
         return self.n_embd // self.n_head
 
     @property
+    def changed_switches(self) -> tuple[str, ...]:
+        """The switches set away from the full model (empty for the full GPT): an earlier stage
+        of the lecture. Exporting to GPT-2 and the Learn tab's walk-through need the full model."""
+        return tuple(name for name, full in FULL_MODEL_SWITCHES.items() if getattr(self, name) != full)
+
+    @property
     def num_parameters(self) -> int:
         """Parameter count, computed from the shape alone (the LM head is tied to the embedding)."""
+        if self.bigram:
+            return self.vocab_size * self.vocab_size  # the table: a row of logits per token
         c = self.n_embd
         embeddings = self.vocab_size * c + self.block_size * c
         attention = c * 3 * c + 3 * c + c * c + c
-        mlp = c * 4 * c + 4 * c + 4 * c * c + c
-        layer_norms = 2 * (2 * c)
+        mlp = (c * 4 * c + 4 * c + 4 * c * c + c) if self.mlp else 0
+        layer_norms = 2 * (2 * c) if self.layer_norm else 0
         per_block = attention + mlp + layer_norms
-        return embeddings + self.n_layer * per_block + 2 * c
+        return embeddings + self.n_layer * per_block + (2 * c if self.layer_norm else 0)
 
     def to_dict(self) -> dict:
         return asdict(self)

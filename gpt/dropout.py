@@ -53,7 +53,9 @@ def dropout(x: torch.Tensor, p: float, training: bool = True) -> torch.Tensor:
     if p_used == 1.0:  # p above 1 - 1/131072 rounds to "always drop"
         return torch.zeros_like(x)
     # 0 or 1/(1-p) per element, in x's dtype; autograd keeps it to scale the gradient the same way.
-    scale = keep.to(x.dtype).mul_(1.0 / (1.0 - p_used))
+    # Read as bytes first: torch 2.13's CPU bool -> bf16 conversion has no vectorized kernel, and
+    # took 3.7 ms for an attention layer's 3.1M weights against 0.33 ms from uint8 (2-core EPYC).
+    scale = keep.view(torch.uint8).to(x.dtype).mul_(1.0 / (1.0 - p_used))
     return x * scale
 
 

@@ -86,6 +86,12 @@ def export_to_hf(ckpt_path, out_dir, overwrite: bool = False) -> Path:
     out_dir must be new or empty unless overwrite, which replaces the files an export writes."""
     ckpt_path, out_dir = Path(ckpt_path), Path(out_dir)
     model, tokenizer, meta = load(ckpt_path)
+    if model.config.changed_switches:
+        raise ValueError(
+            f"{ckpt_path.name} is one of the lecture's earlier stages ({', '.join(stage_parts(model.config))}), "
+            "and GPT-2's architecture has no such model: every block has residual connections, LayerNorm and "
+            "a feed-forward network. Only a full model exports (the Train tab's, or python -m gpt.train's)."
+        )
     if out_dir.exists() and not out_dir.is_dir():
         raise ValueError(f"{out_dir} is a file: give a folder to export into.")
     if out_dir.is_dir() and any(out_dir.iterdir()) and not overwrite:
@@ -113,6 +119,13 @@ def export_to_hf(ckpt_path, out_dir, overwrite: bool = False) -> Path:
     for name, data in files.items():
         write_atomically(out_dir / name, data)
     return out_dir
+
+
+def stage_parts(config: GPTConfig) -> list[str]:
+    """What an earlier stage of the lecture lacks, in words (for messages)."""
+    words = {"residual": "no residual connections", "layer_norm": "no LayerNorm", "mlp": "no feed-forward network",
+             "bigram": "a bigram table"}
+    return [words[name] for name in config.changed_switches]
 
 
 # Importing.

@@ -41,7 +41,7 @@ import torch
 import torch.nn.functional as F
 
 from .device import cpu_has_native_bf16
-from .kv_cache import DecodeWeights
+from .kv_cache import DecodeWeights, layer_norm_weights, model_weights
 
 INFERENCE_PRECISIONS = ("exact", "fast")
 # Float32 block weights (MB, copied_mb) from which `fast` uses bf16 on a CPU. Measured on the
@@ -81,14 +81,23 @@ def bf16_supported(device: torch.device) -> bool:
 def decode_precision(model, precision: str = "fast") -> str:
     """What a generation asked for in `precision` runs within the window: 'fast' or 'exact'."""
     check_precision(precision)
-    if precision == "exact":
-        return "exact"
-    device = model.pos_emb.weight.device
-    if not bf16_supported(device):
-        return "exact"
-    if device.type == "cpu" and copied_mb(model) < CPU_FAST_MIN_WEIGHT_MB:
+    if precision == "exact" or why_exact(model) is not None:
         return "exact"
     return "fast"
+
+
+def why_exact(model) -> str | None:
+    """Why `fast` runs `exact` for this model: "no_bf16" (the hardware has no native bf16),
+    "small" (a CPU model whose float32 weights decode faster), "bigram" (a bigram table has no
+    blocks to copy), or None when `fast` is bf16."""
+    if model.config.bigram:
+        return "bigram"
+    device = model.device
+    if not bf16_supported(device):
+        return "no_bf16"
+    if device.type == "cpu" and copied_mb(model) < CPU_FAST_MIN_WEIGHT_MB:
+        return "small"
+    return None
 
 
 def copied_mb(model) -> float:
@@ -120,8 +129,9 @@ def _plain_linear_gelu(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor
 def _build(model) -> DecodeWeights:
     """The copies for model's device. Plain bf16 tensors where oneDNN's packed layout is not
     available (CUDA; and a CPU without it, where decode_precision never picks `fast` but
-    gpt/precision_check.py may still measure bf16's quality)."""
-    device = model.pos_emb.weight.device
+    gpt/precision_check.py may still measure bf16's quality). A part the model lacks (an earlier
+    stage of the lecture, gpt/ladder.py) stays None."""
+    device = model.device
     if device.type == "cpu" and _onednn_bf16():
         # oneDNN's blocked layout for a matrix-vector product (batch size hint 1); an opaque
         # tensor, usable only by its own linear.
@@ -141,20 +151,19 @@ def _build(model) -> DecodeWeights:
     def vector(v):  # LayerNorm gains and biases stay float32 (copied: a set is a snapshot)
         return v.detach().to(torch.float32, copy=True)
 
+    # Which copy each of a block's tensors gets, in DecodeWeights' order (gpt/kv_cache.py).
+    kinds = (vector, vector, matrix, bias, matrix, bias, vector, vector, matrix, bias, matrix, bias)
     layers = tuple(
-        (
-            vector(b.ln_1.weight), vector(b.ln_1.bias), matrix(b.attn.qkv.weight), bias(b.attn.qkv.bias),
-            matrix(b.attn.proj.weight), bias(b.attn.proj.bias), vector(b.ln_2.weight), vector(b.ln_2.bias),
-            matrix(b.mlp.fc.weight), bias(b.mlp.fc.bias), matrix(b.mlp.proj.weight), bias(b.mlp.proj.bias),
-        )
-        for b in model.blocks
+        tuple(None if t is None else copy(t) for copy, t in zip(kinds, own))
+        for own in model_weights(model).layers
     )
     # The token table (tied: it also makes the logits) stays the model's own float32 tensor
     # (float() copies it only if the model is in bf16, mid-training). Logits from a bf16 product
     # are rounded to bf16, and on the bundled model that rounding was 2/3 of fast's error: mean
     # |delta log p| 0.0051 with a bf16 head, 0.0019 with this one (top-1 agreement 99.55% -> 99.9%).
     table = model.tok_emb.weight.detach().float()
-    final = (table, vector(model.pos_emb.weight), vector(model.ln_f.weight), vector(model.ln_f.bias), table)
+    ln_f = tuple(None if t is None else vector(t) for t in layer_norm_weights(model.ln_f))
+    final = (table, vector(model.pos_emb.weight), *ln_f, table)
     return DecodeWeights(layers, final, linear, linear_gelu, torch.float32)
 
 

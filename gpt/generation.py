@@ -73,6 +73,8 @@ def stream(
     check_prompt(idx, model.config.vocab_size, max_new_tokens)
     check_sampling(temperature, top_k, top_p)
     check_precision(precision)
+    # A bigram model reads its next token's logits from a table row: there is nothing to cache.
+    use_cache = use_cache and not model.config.bigram
     # A prompt already past the window starts with the exact recompute: no fast step to take.
     fast = use_cache and idx.shape[1] <= model.config.block_size and decode_precision(model, precision) == "fast"
     return _stream(model, idx.long(), max_new_tokens, temperature, top_k, top_p, generator, use_cache, fast)
@@ -87,7 +89,7 @@ def _module_last_logits(model, window: torch.Tensor) -> torch.Tensor:
 
 def _stream(model, idx, max_new_tokens, temperature, top_k, top_p, generator, use_cache, fast):
     block_size = model.config.block_size
-    device = model.pos_emb.weight.device
+    device = model.device
     # Every token of the sequence, preallocated: the window is a view into it, never a copy.
     tokens = torch.empty(idx.shape[0], idx.shape[1] + max_new_tokens, dtype=torch.long, device=device)
     tokens[:, : idx.shape[1]] = idx
@@ -121,4 +123,4 @@ def _stream(model, idx, max_new_tokens, temperature, top_k, top_p, generator, us
 def generate(model, idx, max_new_tokens, temperature=1.0, top_k=None, top_p=None, generator=None, use_cache=True, precision="exact"):
     """The prompt followed by max_new_tokens sampled tokens, (B, T + max_new_tokens)."""
     new_tokens = list(stream(model, idx, max_new_tokens, temperature, top_k, top_p, generator, use_cache, precision))
-    return torch.cat([idx.to(model.pos_emb.weight.device).long(), *new_tokens], dim=1)
+    return torch.cat([idx.to(model.device).long(), *new_tokens], dim=1)

@@ -25,6 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
 
 # CPU threads for a one-position step. Its products are matrix-vector, tens of microseconds
@@ -61,9 +62,9 @@ class DecodeWeights:
     attribute lookups are a visible share of the time."""
 
     # Per block: ln_1 weight, bias; qkv weight, bias; attn proj weight, bias; ln_2 weight, bias;
-    # mlp fc weight, bias; mlp proj weight, bias.
+    # mlp fc weight, bias; mlp proj weight, bias. None where the model has no such part.
     layers: tuple[tuple[torch.Tensor, ...], ...]
-    final: tuple[torch.Tensor, ...]  # tok_emb, pos_emb, ln_f weight, ln_f bias, lm_head weight
+    final: tuple[torch.Tensor | None, ...]  # tok_emb, pos_emb, ln_f weight, ln_f bias (or None), lm_head weight
     # The blocks' products, (x, weight, bias) -> x @ weight.T + bias, and the MLP's first one
     # followed by its GELU. The weight is whatever this bundle holds (for `fast`, a bf16 copy in
     # the layout its multiply wants); the result may be in another dtype than the stream's
@@ -74,17 +75,24 @@ class DecodeWeights:
     dtype: torch.dtype = torch.float32  # the residual stream's, and the cached keys' and values'
 
 
+def layer_norm_weights(module) -> tuple:
+    """A LayerNorm's gain and bias; (None, None) for a stage of the lecture without LayerNorm."""
+    return (module.weight, module.bias) if isinstance(module, nn.LayerNorm) else (None, None)
+
+
 def model_weights(model) -> DecodeWeights:
-    """The model's own tensors (the `exact` precision): nothing is copied."""
+    """The model's own tensors (the `exact` precision): nothing is copied. A part the model does
+    not have (LayerNorm, the MLP: gpt/ladder.py's earlier stages) is None."""
     layers = tuple(
         (
-            b.ln_1.weight, b.ln_1.bias, b.attn.qkv.weight, b.attn.qkv.bias, b.attn.proj.weight, b.attn.proj.bias,
-            b.ln_2.weight, b.ln_2.bias, b.mlp.fc.weight, b.mlp.fc.bias, b.mlp.proj.weight, b.mlp.proj.bias,
+            *layer_norm_weights(b.ln_1), b.attn.qkv.weight, b.attn.qkv.bias, b.attn.proj.weight, b.attn.proj.bias,
+            *layer_norm_weights(b.ln_2),
+            *((b.mlp.fc.weight, b.mlp.fc.bias, b.mlp.proj.weight, b.mlp.proj.bias) if b.mlp is not None else (None,) * 4),
         )
         for b in model.blocks
     )
-    final = (model.tok_emb.weight, model.pos_emb.weight, model.ln_f.weight, model.ln_f.bias, model.lm_head.weight)
-    return DecodeWeights(layers, final, dtype=model.pos_emb.weight.dtype)
+    final = (model.tok_emb.weight, model.pos_emb.weight, *layer_norm_weights(model.ln_f), model.lm_head.weight)
+    return DecodeWeights(layers, final, dtype=model.tok_emb.weight.dtype)
 
 
 class KVCache:
@@ -92,10 +100,13 @@ class KVCache:
 
     def __init__(self, model, batch: int, weights: DecodeWeights | None = None):
         cfg = model.config
+        if cfg.bigram:
+            raise ValueError("A bigram model has no keys or values to cache: it reads the next token's logits from a table.")
+        self.residual = cfg.residual
         self.n_embd, self.n_head, self.head_size = cfg.n_embd, cfg.n_head, cfg.head_size
         self.block_size = cfg.block_size
         self.weights = weights if weights is not None else model_weights(model)
-        ref = model.pos_emb.weight
+        ref = model.tok_emb.weight
         shape = (batch, cfg.n_head, cfg.block_size, cfg.head_size)
         self.keys = [ref.new_empty(shape, dtype=self.weights.dtype) for _ in range(cfg.n_layer)]  # each (B, nh, block, hs)
         self.values = [ref.new_empty(shape, dtype=self.weights.dtype) for _ in range(cfg.n_layer)]
@@ -117,13 +128,13 @@ class KVCache:
             raise ValueError("Several new tokens at once are only supported for the prompt, at position 0.")
         C, nh, hs = self.n_embd, self.n_head, self.head_size
         tok_emb, pos_emb, ln_f_weight, ln_f_bias, lm_head = self.final
-        linear, linear_gelu = self.weights.linear, self.weights.linear_gelu
+        linear, linear_gelu, residual = self.weights.linear, self.weights.linear_gelu, self.residual
         # Rows are (sequence, position) pairs: 2-D all the way, so each linear is one addmm.
         x = (F.embedding(idx, tok_emb) + pos_emb[start:end]).view(B * T, C)  # (B*T, C)
         last_layer = len(self.layers) - 1
         for i, (layer, keys, values) in enumerate(zip(self.layers, self.keys, self.values)):
             ln_1_w, ln_1_b, qkv_w, qkv_b, attn_proj_w, attn_proj_b, ln_2_w, ln_2_b, fc_w, fc_b, mlp_proj_w, mlp_proj_b = layer
-            h = F.layer_norm(x, (C,), ln_1_w, ln_1_b)
+            h = x if ln_1_w is None else F.layer_norm(x, (C,), ln_1_w, ln_1_b)
             q, k, v = linear(h, qkv_w, qkv_b).view(B, T, 3, nh, hs).permute(2, 0, 3, 1, 4).unbind(0)  # 3 x (B, nh, T, hs)
             keys.narrow(2, start, T).copy_(k)  # (copy_ converts to the cache's dtype if need be)
             values.narrow(2, start, T).copy_(v)
@@ -138,9 +149,17 @@ class KVCache:
             rows = q.shape[2]
             y = F.scaled_dot_product_attention(q, keys.narrow(2, 0, end), values.narrow(2, 0, end), is_causal=rows > 1)
             y = y.transpose(1, 2).reshape(B * rows, C)  # (B*rows, C): heads side by side
-            x = x + linear(y, attn_proj_w, attn_proj_b)
-            h = F.layer_norm(x, (C,), ln_2_w, ln_2_b)
-            x = x + linear(linear_gelu(h, fc_w, fc_b), mlp_proj_w, mlp_proj_b)
+            attended = linear(y, attn_proj_w, attn_proj_b)
+            # The residual connection adds to the stream; without it (an earlier stage of the
+            # lecture) the part's output replaces the stream, in the stream's dtype.
+            x = x + attended if residual else attended.to(x.dtype)
+            if fc_w is not None:
+                h = x if ln_2_w is None else F.layer_norm(x, (C,), ln_2_w, ln_2_b)
+                computed = linear(linear_gelu(h, fc_w, fc_b), mlp_proj_w, mlp_proj_b)
+                x = x + computed if residual else computed.to(x.dtype)
         self.length = end
-        last = F.layer_norm(x.view(B, -1, C)[:, -1], (C,), ln_f_weight, ln_f_bias)  # (B, C)
+        last = x.view(B, -1, C)[:, -1]  # (B, C)
+        if ln_f_weight is not None:
+            last = F.layer_norm(last, (C,), ln_f_weight, ln_f_bias)
         return F.linear(last, lm_head)  # (B, vocab_size)
+

@@ -40,13 +40,13 @@ def fast_agreement(model, ids: torch.Tensor, tokens: int = RULE_TOKENS) -> FastA
     """Compare exact and fast on the first `tokens` predictions of ids (1-D token ids), cut
     into consecutive windows of block_size tokens, all windows run side by side as a batch.
     The model must be in float32 (the exact side is its forward)."""
-    if model.pos_emb.weight.dtype != torch.float32:
-        raise ValueError(f"The exact side is the float32 model; this one is in {model.pos_emb.weight.dtype}: call model.float() first.")
+    if model.tok_emb.weight.dtype != torch.float32:
+        raise ValueError(f"The exact side is the float32 model; this one is in {model.tok_emb.weight.dtype}: call model.float() first.")
     T = model.config.block_size
     windows = math.ceil(tokens / T)
     if ids.dim() != 1 or ids.numel() < windows * T + 1:
         raise ValueError(f"Need a 1-D tensor of at least {windows * T + 1} token ids for {tokens} predictions, got shape {tuple(ids.shape)}.")
-    chunk = ids[: windows * T + 1].long().to(model.pos_emb.weight.device)
+    chunk = ids[: windows * T + 1].long().to(model.device)
     x = chunk[:-1].view(windows, T)  # (W, T): each row a window of the text
     y = chunk[1:].view(windows, T)  # (W, T): the true next tokens
     was_training = model.training

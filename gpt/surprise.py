@@ -63,7 +63,7 @@ def _next_token_logits(model, ids: torch.Tensor):
 def token_surprise(model, ids, k: int = 5) -> Surprise:
     """Every token's surprise and the model's k likeliest guesses for it, in one pass."""
     whole_at_least("k", k, 0)
-    device = model.pos_emb.weight.device
+    device = model.device
     ids = _check_ids(ids, model.config.vocab_size).to(device)  # (N,)
     k = min(k, model.config.vocab_size)
     losses, top_ids, top_probs = [], [], []

@@ -9,7 +9,7 @@ from .learn_en import TEXTS as LEARN
 
 TEXTS = {
     # --- the page's header and language switch (app.py) ---
-    "header": "# Mirador: a GPT you can train and look inside\nBuilt from scratch following Karpathy's *Let's build GPT*. **Model:** {model} · **Runs on:** {device}",
+    "header": "# Mirador: a GPT you can train and look inside\nBuilt from scratch following Karpathy's *Let's build GPT*. **Model:** {model} · **Runs on:** {device} · **Generates in:** {generation}",
     "language.switch": "Language",
     "tab.generate": "Generate",
     "tab.attention": "Attention",
@@ -203,6 +203,52 @@ TEXTS = {
     "watch.surprise.train": "Surprise on the validation text at step {step:,}: {mean:.2f} nats per token on average (a uniform guess: {uniform:.2f}). Pale tokens were expected, dark red ones surprised the model; hover over one (or tap it) for its 5 best guesses.",
     "watch.surprise.prompt": "How surprised the model is by your prompt: {mean:.2f} nats per token on average (a uniform guess: {uniform:.2f}). Pale tokens were expected, dark red ones surprised it; hover over one (or tap it) for its 5 best guesses.",
     "watch.surprise.too_short": "The prompt has a single token: there is nothing before it to predict it from.",
+    # The lecture's ladder (ui/ladder.py, ui/ladder_panel.py, viz/ladder.py)
+    "ladder.title": "### The lecture's ladder",
+    "ladder.intro": (
+        "Train the lecture's seven stages on the text above, from scratch, {seconds:g} s each (about {minutes:.0f} min "
+        "in all), and compare their validation losses: a bigram table, one attention head, several heads, a "
+        "feed-forward network, residual connections, LayerNorm, then a larger model with dropout. Each idea should "
+        "lower the loss. It waits its turn and trains as **Train** does; your session's model stays as it is."
+    ),
+    "ladder.run": "Run the lecture's ladder",
+    "ladder.status.starting": "Training the lecture's {count} stages, {seconds:g} s each, on {device}…",
+    "ladder.status.stage": "**Stage {number} of {count}: {name}** · step {step:,} · val {val} · {elapsed:.1f} s of {seconds:g}",
+    "ladder.status.done": "✓ **The ladder is done:** {count} stages in {elapsed:.0f} s. Your session's model is unchanged.",
+    "ladder.status.stopped": "**Stopped.** {done} of {count} stages ran their whole budget. Your session's model is unchanged.",
+    "ladder.status.cancelled": "Cancelled before it started. Your model is unchanged.",
+    "ladder.stage.bigram": "bigram",
+    "ladder.stage.one_head": "one head",
+    "ladder.stage.multi_head": "multi-head",
+    "ladder.stage.feed_forward": "+ feed-forward",
+    "ladder.stage.residual": "+ residual",
+    "ladder.stage.layer_norm": "+ LayerNorm",
+    "ladder.stage.scaled": "scaled up",
+    "ladder.stage.scaled_cpu": "scaled up",
+    "ladder.idea.bigram": "the next token from the current one alone: a table of logits",
+    "ladder.idea.one_head": "one head of self-attention looks back at the context (8 tokens)",
+    "ladder.idea.multi_head": "four smaller heads, each looking for something else",
+    "ladder.idea.feed_forward": "a feed-forward network (MLP) after attention",
+    "ladder.idea.residual": "residual connections and projections: three blocks stacked",
+    "ladder.idea.layer_norm": "LayerNorm before attention, the MLP and the output",
+    "ladder.idea.scaled": "6 blocks × 6 heads × 384 wide, context 256, dropout 0.2",
+    "ladder.idea.scaled_cpu": "2 blocks × 4 heads × 128 wide, context 32, dropout 0.1 (the lecture's 6 × 384 needs a GPU)",
+    "ladder.note": (
+        "Each stage trained {seconds:g} s on your text, from scratch; its model is not kept. The lecture's column: its "
+        "validation losses on tiny Shakespeare, from its companion repository's commit messages (2023-01-16) and "
+        "published reproductions (≈). The lecture trained each stage for 5,000 steps on a GPU, far longer than here."
+    ),
+    "viz.ladder.title": "Validation loss by stage",
+    "viz.ladder.x_axis": "seconds of training",
+    "viz.ladder.hover": "%{fullData.name}<br>step %{customdata:,} · %{x:.1f} s<br>val %{y:.3f}",
+    "viz.ladder.empty": "The first evaluations arrive in a few seconds",
+    "viz.ladder.stage": "stage",
+    "viz.ladder.parameters": "parameters",
+    "viz.ladder.steps": "steps",
+    "viz.ladder.seconds": "seconds",
+    "viz.ladder.val_loss": "val loss",
+    "viz.ladder.lecture": "lecture's val loss",
+    "viz.ladder.stopped": "(stopped)",
     # --- Model ---
     "model.intro": (
         "**Your model.** Every visitor starts with the bundled model, trained on Shakespeare. Training in the Train tab "
@@ -235,6 +281,14 @@ TEXTS = {
     "model.card.precision": "Precision",
     "model.card.precision.value": "float32 weights",
     "model.card.precision.trained": "float32 weights; trained in {precision}",
+    "model.card.generation": "Generation",
+    "generation.precision.fast": "bfloat16 (fast)",
+    "generation.precision.exact": "float32 (exact)",
+    "generation.precision.why.fast": "bfloat16 copies of the blocks' weights, float32 activations and logits (top-1 agreement with float32 ≥ 99%)",
+    "generation.precision.why.small": "this model's weights fit the CPU's cache, where float32 decodes faster than bfloat16",
+    "generation.precision.why.no_bf16": "this hardware has no native bfloat16",
+    "generation.precision.why.bigram": "a bigram model is one table: nothing to copy",
+    "generation.precision.why.asked": "the same tokens as the plain float32 loop",
     "model.card.training": "Training",
     "model.card.field.steps": "steps",
     "model.card.field.kept": "weights kept",

@@ -10,7 +10,7 @@ from .learn_es import TEXTS as LEARN
 
 TEXTS = {
     # --- la cabecera y el selector de idioma (app.py) ---
-    "header": "# Mirador: un GPT que puedes entrenar y mirar por dentro\nConstruido desde cero siguiendo *Let's build GPT* de Karpathy. **Modelo:** {model} · **Se ejecuta en:** {device}",
+    "header": "# Mirador: un GPT que puedes entrenar y mirar por dentro\nConstruido desde cero siguiendo *Let's build GPT* de Karpathy. **Modelo:** {model} · **Se ejecuta en:** {device} · **Genera en:** {generation}",
     "language.switch": "Idioma",
     "tab.generate": "Generar",
     "tab.attention": "Atención",
@@ -208,6 +208,53 @@ TEXTS = {
     "watch.surprise.train": "Sorpresa en el texto de validación en el paso {step:,}: {mean:.2f} nats por token de media (una elección uniforme: {uniform:.2f}). Los tokens claros eran esperados, los rojo oscuro sorprendieron al modelo; pasa el ratón por uno (o tócalo) para ver sus 5 mejores apuestas.",
     "watch.surprise.prompt": "Cuánto le sorprende al modelo tu texto inicial: {mean:.2f} nats por token de media (una elección uniforme: {uniform:.2f}). Los tokens claros eran esperados, los rojo oscuro le sorprendieron; pasa el ratón por uno (o tócalo) para ver sus 5 mejores apuestas.",
     "watch.surprise.too_short": "El texto inicial tiene un solo token: no hay nada antes con qué predecirlo.",
+    # La escalera de la clase (ui/ladder.py, ui/ladder_panel.py, viz/ladder.py)
+    "ladder.title": "### La escalera de la clase",
+    "ladder.intro": (
+        "Entrena las siete etapas de la clase con el texto de arriba, desde cero, {seconds:g} s cada una (unos "
+        "{minutes:.0f} min en total), y compara sus pérdidas de validación: una tabla de bigramas, una cabeza de "
+        "atención, varias cabezas, una red feed-forward, conexiones residuales, LayerNorm y, al final, un modelo más "
+        "grande con dropout. Cada idea debería bajar la pérdida. Espera su turno y entrena como **Entrenar**; el modelo "
+        "de tu sesión no cambia."
+    ),
+    "ladder.run": "Ejecutar la escalera de la clase",
+    "ladder.status.starting": "Entrenando las {count} etapas de la clase, {seconds:g} s cada una, en {device}…",
+    "ladder.status.stage": "**Etapa {number} de {count}: {name}** · paso {step:,} · validación {val} · {elapsed:.1f} s de {seconds:g}",
+    "ladder.status.done": "✓ **La escalera ha terminado:** {count} etapas en {elapsed:.0f} s. El modelo de tu sesión no ha cambiado.",
+    "ladder.status.stopped": "**Detenida.** {done} de {count} etapas usaron todo su tiempo. El modelo de tu sesión no ha cambiado.",
+    "ladder.status.cancelled": "Cancelada antes de empezar. Tu modelo no ha cambiado.",
+    "ladder.stage.bigram": "bigramas",
+    "ladder.stage.one_head": "una cabeza",
+    "ladder.stage.multi_head": "multicabeza",
+    "ladder.stage.feed_forward": "+ red feed-forward",
+    "ladder.stage.residual": "+ conexiones residuales",
+    "ladder.stage.layer_norm": "+ normalización de capa",
+    "ladder.stage.scaled": "a mayor escala",
+    "ladder.stage.scaled_cpu": "a mayor escala",
+    "ladder.idea.bigram": "el siguiente token solo a partir del actual: una tabla de logits",
+    "ladder.idea.one_head": "una cabeza de autoatención mira atrás en el contexto (8 tokens)",
+    "ladder.idea.multi_head": "cuatro cabezas más pequeñas, cada una busca otra cosa",
+    "ladder.idea.feed_forward": "una red feed-forward (MLP) después de la atención",
+    "ladder.idea.residual": "conexiones residuales y proyecciones: tres bloques apilados",
+    "ladder.idea.layer_norm": "normalización de capa (LayerNorm) antes de la atención, del MLP y de la salida",
+    "ladder.idea.scaled": "6 bloques × 6 cabezas × 384 de ancho, contexto 256, dropout 0.2",
+    "ladder.idea.scaled_cpu": "2 bloques × 4 cabezas × 128 de ancho, contexto 32, dropout 0.1 (el 6 × 384 de la clase necesita una GPU)",
+    "ladder.note": (
+        "Cada etapa se entrenó {seconds:g} s con tu texto, desde cero; su modelo no se guarda. La columna de la clase: "
+        "sus pérdidas de validación con tiny Shakespeare, de los mensajes de commit de su repositorio (2023-01-16) y de "
+        "reproducciones publicadas (≈). La clase entrenó cada etapa 5000 pasos en una GPU, mucho más que aquí."
+    ),
+    "viz.ladder.title": "Pérdida de validación por etapa",
+    "viz.ladder.x_axis": "segundos de entrenamiento",
+    "viz.ladder.hover": "%{fullData.name}<br>paso %{customdata:,} · %{x:.1f} s<br>validación %{y:.3f}",
+    "viz.ladder.empty": "Las primeras evaluaciones llegan en unos segundos",
+    "viz.ladder.stage": "etapa",
+    "viz.ladder.parameters": "parámetros",
+    "viz.ladder.steps": "pasos",
+    "viz.ladder.seconds": "segundos",
+    "viz.ladder.val_loss": "pérdida de validación",
+    "viz.ladder.lecture": "pérdida de la clase",
+    "viz.ladder.stopped": "(detenida)",
     # --- Modelo ---
     "model.intro": (
         "**Tu modelo.** Todo visitante empieza con el modelo incluido, entrenado con Shakespeare. Entrenar en la "
@@ -241,6 +288,14 @@ TEXTS = {
     "model.card.precision": "Precisión",
     "model.card.precision.value": "pesos en float32",
     "model.card.precision.trained": "pesos en float32; entrenado en {precision}",
+    "model.card.generation": "Generación",
+    "generation.precision.fast": "bfloat16 (rápida)",
+    "generation.precision.exact": "float32 (exacta)",
+    "generation.precision.why.fast": "copias en bfloat16 de los pesos de los bloques, activaciones y logits en float32 (coincidencia top-1 con float32 ≥ 99 %)",
+    "generation.precision.why.small": "los pesos de este modelo caben en la caché de la CPU, donde float32 genera más rápido que bfloat16",
+    "generation.precision.why.no_bf16": "este hardware no tiene bfloat16 nativo",
+    "generation.precision.why.bigram": "un modelo de bigramas es una sola tabla: no hay nada que copiar",
+    "generation.precision.why.asked": "los mismos tokens que el bucle simple en float32",
     "model.card.training": "Entrenamiento",
     "model.card.field.steps": "pasos",
     "model.card.field.kept": "pesos conservados",
@@ -332,6 +387,19 @@ ERRORS = [
     ("The {name} is empty: {what}.", "{name} está vacío: {what}."),
     ("{name} must be text, got {kind}.", "{name} debe ser texto; recibido: {kind}."),
     ("Training text must be a string, got {kind}.", "El texto de entrenamiento debe ser texto; recibido: {kind}."),
+    # The lecture's earlier stages (gpt/model.py, ui/learn.py) and its ladder (gpt/ladder.py)
+    ("A bigram model has no attention: each token predicts the next from itself alone.",
+     "Un modelo de bigramas no tiene atención: cada token predice el siguiente solo a partir de sí mismo."),
+    ("Load or train a GPT to see attention.", "Carga o entrena un GPT para ver la atención."),
+    ("The Learn page follows the full GPT, and this model is one of the lecture's earlier stages.",
+     "La página Aprende recorre el GPT completo, y este modelo es una de las etapas anteriores de la clase."),
+    ("Load or train a full model to follow it.", "Carga o entrena un modelo completo para recorrerla."),
+    ("The text is {count} tokens long; the ladder's longest context is {context} tokens, so it needs at least {needed}.",
+     "El texto tiene {count} tokens; el contexto más largo de la escalera es de {context} tokens, así que necesita al menos {needed}."),
+    ("Give a longer text.", "Da un texto más largo."),
+    ("The {stage} stage would have {count} parameters for this text's {tokens} tokens; the limit is {limit}.",
+     "La etapa {stage} tendría {count} parámetros para los {tokens} tokens de este texto; el límite es {limit}."),
+    ("Use the char tokenizer.", "Usa el tokenizador char."),
     # The tokenizer (gpt/tokenizer.py)
     ("This model never saw the character(s) {chars} in its training text: remove them, or train on text that contains them.",
      "Este modelo nunca vio los caracteres {chars} en su texto de entrenamiento: quítalos, o entrena con un texto que los contenga."),

@@ -21,6 +21,11 @@ MODEL_VARIANTS = {
     "default": {},
     "one layer, one head": dict(n_layer=1, n_head=1),
     "dropout (evaluated)": dict(dropout=0.3),
+    # The lecture's earlier stages (gpt/ladder.py): each switch alone, then all three off at once.
+    "no residual connections": dict(residual=False),
+    "no LayerNorm": dict(layer_norm=False),
+    "no MLP": dict(mlp=False),
+    "attention alone (the lecture's multi-head stage)": dict(residual=False, layer_norm=False, mlp=False),
 }
 
 

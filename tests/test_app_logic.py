@@ -87,6 +87,36 @@ def test_same_seed_same_text_and_prompt_comes_first(handle):
     assert generation.generate_text(handle, sampling(seed=4)) != first
 
 
+def test_the_app_generates_in_the_fast_precision_where_it_pays(monkeypatch):
+    """The app asks for `fast`; the header and the model card say which precision a model really gets."""
+    from gpt import fast_weights
+
+    small = tiny_handle()
+    big = tiny_handle(n_layer=1, n_embd=64)  # made "big" below by lowering the size rule's threshold
+    assert "float32 (exact)" in generation.precision_text(small.model, short=True)
+    monkeypatch.setattr(fast_weights, "bf16_supported", lambda device: True)
+    assert "fit the CPU&#x27;s cache" in checkpoints.model_card(small)
+    assert "entrenar" not in generation.precision_text(small.model, "es") and "caché" in generation.precision_text(small.model, "es")
+    monkeypatch.setattr(fast_weights, "CPU_FAST_MIN_WEIGHT_MB", 0.0)
+    assert generation.precision_text(big.model, short=True) == "bfloat16 (fast)"
+    monkeypatch.setattr(fast_weights, "bf16_supported", lambda device: False)
+    assert "no native bfloat16" in checkpoints.model_card(big)
+    bigram = tiny_handle(bigram=True)
+    assert "nothing to copy" in checkpoints.model_card(bigram)
+
+
+def test_app_generation_reads_the_bf16_copies_when_fast_pays(monkeypatch):
+    from gpt import fast_weights
+
+    if not fast_weights.bf16_supported(torch.device("cpu")):
+        pytest.skip("this CPU has no native bf16: fast is exact here, as the model card says")
+    big = tiny_handle(n_layer=1, n_embd=64)
+    monkeypatch.setattr(fast_weights, "CPU_FAST_MIN_WEIGHT_MB", 0.0)
+    assert not fast_weights.has_fast_weights(big.model)
+    generation.generate_text(big, sampling(prompt="ab", max_new_tokens=5))
+    assert fast_weights.has_fast_weights(big.model)
+
+
 def test_stream_grows_token_by_token(handle):
     texts = list(generation.stream_text(handle, sampling(max_new_tokens=5)))
     assert texts[0] == "ROMEO:" and len(texts) == 6
@@ -332,6 +362,19 @@ def test_second_training_from_the_same_session_is_refused(registry, timer):
         next(training.train(registry, queue, timer, "a", settings()))
     first.close()
     assert registry.job("a") is None and len(queue) == 0  # closing the generator released everything
+
+
+def test_a_page_that_goes_away_mid_run_ends_the_training_thread(registry, timer):
+    import threading
+
+    queue = training_queue.TrainingQueue(slots=1)
+    run = training.train(registry, queue, timer, "a", settings(max_steps=5000, time_budget_s=120))
+    next(run)  # starting
+    next(run)  # the steps are running in their own thread
+    assert any(t.name == "mirador-training" for t in threading.enumerate())
+    run.close()  # what Gradio does when the page is closed
+    assert not any(t.name == "mirador-training" for t in threading.enumerate())
+    assert registry.model("a") is registry.default and len(queue) == 0
 
 
 def test_others_wait_their_turn_and_can_leave_the_queue(registry, timer):

@@ -28,7 +28,7 @@ def open_page(browser, url, locale, width=1366):
 
 
 def header_title(lang: str) -> str:
-    return text("header", lang, model="", device="").splitlines()[0].removeprefix("# ")
+    return text("header", lang, model="", device="", generation="").splitlines()[0].removeprefix("# ")
 
 
 def assert_tabs(page, lang: str):

@@ -197,6 +197,12 @@ def test_bpe_pieces_of_a_character_are_drawn_as_bytes_not_replacement_marks(brow
     )
     ticks = page.eval_on_selector_all("#attention-grid .xtick text", "els => els.map(e => e.textContent)")
     assert ticks and not any("\ufffd" in t for t in ticks)
+    # Hover the first head's top-left cell: query and key are the first token, the first byte of "¿".
+    area = page.locator("#attention-grid .nsewdrag").first.bounding_box()
+    page.mouse.move(area["x"] + 2, area["y"] + 2)
+    hover = page.locator("#attention-grid .hovertext").first
+    hover.wait_for(timeout=10_000)
+    assert hover.text_content().count("a piece of “¿”") == 2, hover.text_content()
     open_tab(page, "Generate")
     page.locator("#prompt textarea").fill("¿Qué tal, se")
     page.locator("#generate-button").click()

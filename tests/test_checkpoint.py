@@ -449,3 +449,45 @@ def test_hostile_timeline_tensors_are_refused_with_a_reason(tmp_path, name):
         return
     message = assert_refused(path)
     assert "invalid attention timeline" in message and HOSTILE[name] in message
+
+
+# --- the lecture's switches (GPTConfig.residual, layer_norm, mlp, bigram; gpt/ladder.py) ------------
+
+SWITCHES = ("residual", "layer_norm", "mlp", "bigram")
+
+
+def test_a_checkpoint_written_before_the_switches_loads_as_the_full_model(tmp_path):
+    model, tok = build()
+    tensors, header = valid_parts(model, tok)
+    old_config = {k: v for k, v in model.config.to_dict().items() if k not in SWITCHES}
+    save_file(tensors, str(tmp_path / "old.safetensors"), metadata={**header, "config": json.dumps(old_config)})
+    loaded, _, _ = load(tmp_path / "old.safetensors")
+    assert loaded.config == model.config and loaded.config.changed_switches == ()
+    assert torch.equal(logits_of(loaded, tok.vocab_size), logits_of(model, tok.vocab_size))
+
+
+def test_the_bundled_model_loads_unchanged():
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "assets" / "shakespeare-char.safetensors"
+    with safe_open(str(path), framework="pt") as f:
+        written = json.loads(f.metadata()["config"])
+        stored = set(f.keys())
+    assert not set(SWITCHES) & set(written)  # written before the switches existed
+    model, _, _ = load(path)
+    assert model.config.changed_switches == ()
+    assert model.config.to_dict() == {**written, "residual": True, "layer_norm": True, "mlp": True, "bigram": False}
+    assert stored == set(model.state_dict()) - {"lm_head.weight"}  # every tensor of the file, and no other, is used
+    assert model.lm_head.weight is model.tok_emb.weight
+
+
+@pytest.mark.parametrize("switches", [dict(residual=False), dict(layer_norm=False), dict(mlp=False),
+                                      dict(residual=False, layer_norm=False, mlp=False), dict(bigram=True)])
+def test_switches_are_saved_and_loaded(tmp_path, switches):
+    model, tok = build(**switches)
+    save(tmp_path / "m.safetensors", model, tok)
+    loaded, _, _ = load(tmp_path / "m.safetensors")
+    assert loaded.config == model.config and set(loaded.config.changed_switches) == set(switches)
+    assert torch.equal(logits_of(loaded, tok.vocab_size), logits_of(model, tok.vocab_size))
+    config, _, _ = ckpt.read_header(tmp_path / "m.safetensors")
+    assert config == model.config

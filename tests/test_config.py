@@ -142,7 +142,7 @@ def test_num_parameters_by_hand_for_one_shape():
 def test_to_dict_from_dict_round_trip():
     c = tiny(dropout=0.25, n_layer=3)
     d = c.to_dict()
-    assert d == dict(TINY, dropout=0.25, n_layer=3)
+    assert d == dict(TINY, dropout=0.25, n_layer=3, residual=True, layer_norm=True, mlp=True, bigram=False)
     assert GPTConfig.from_dict(json.loads(json.dumps(d))) == c
 
 
@@ -164,3 +164,39 @@ def test_from_dict_validates_values():
         GPTConfig.from_dict(dict(TINY, n_layer=10_000))
     with pytest.raises(ValueError):
         GPTConfig.from_dict(dict(TINY, dropout=math.nan))
+
+
+# --- the lecture's switches (gpt/ladder.py) -----------------------------------------------------
+
+
+@pytest.mark.parametrize("switch", ["residual", "layer_norm", "mlp", "bigram"])
+@pytest.mark.parametrize("value", [1, 0, "yes", None])
+def test_switches_must_be_true_or_false(switch, value):
+    with pytest.raises(ValueError, match=f"{switch} must be true or false"):
+        tiny(**{switch: value})
+
+
+def test_the_defaults_are_the_full_model():
+    assert tiny().changed_switches == ()
+    assert tiny(mlp=False, residual=False).changed_switches == ("residual", "mlp")
+    assert tiny(bigram=True).changed_switches == ("bigram",)
+
+
+@pytest.mark.parametrize("switches", [
+    {}, dict(residual=False), dict(layer_norm=False), dict(mlp=False),
+    dict(residual=False, layer_norm=False, mlp=False), dict(bigram=True),
+])
+def test_num_parameters_counts_what_each_stage_builds(switches):
+    from gpt import GPT
+
+    c = tiny(n_layer=2, **switches)
+    assert c.num_parameters == GPT(c).num_parameters()
+
+
+def test_parts_switched_off_remove_their_parameters_by_hand():
+    full = GPTConfig(vocab_size=10, block_size=4, n_layer=1, n_head=2, n_embd=8)
+    mlp = (8 * 32 + 32) + (32 * 8 + 8)
+    assert GPTConfig(**{**full.to_dict(), "mlp": False}).num_parameters == full.num_parameters - mlp
+    assert GPTConfig(**{**full.to_dict(), "layer_norm": False}).num_parameters == full.num_parameters - (2 * 16 + 16)
+    assert GPTConfig(**{**full.to_dict(), "residual": False}).num_parameters == full.num_parameters  # adds, not weights
+    assert GPTConfig(**{**full.to_dict(), "bigram": True}).num_parameters == 10 * 10  # a row of logits per token

@@ -365,3 +365,20 @@ def test_python_m_gpt_export_runs_without_transformers(tmp_path):
         ["config.json", "generation_config.json", "model.safetensors", "tokenizer.json",
          "tokenizer_config.json", "README.md", MIRADOR_JSON]
     )
+
+
+@pytest.mark.parametrize("switches, words", [
+    (dict(residual=False), "no residual connections"),
+    (dict(layer_norm=False, mlp=False), "no LayerNorm, no feed-forward network"),
+    (dict(bigram=True), "a bigram table"),
+])
+def test_an_earlier_stage_of_the_lecture_is_refused_with_what_it_lacks(tmp_path, capsys, switches, words):
+    tok = make_tokenizer("char")
+    torch.manual_seed(0)
+    model = GPT(GPTConfig(vocab_size=tok.vocab_size, block_size=8, n_layer=1, n_head=2, n_embd=16, **switches))
+    ckpt = save(tmp_path / "stage.safetensors", model, tok)
+    with pytest.raises(ValueError, match=f"one of the lecture's earlier stages \\({words}\\).*Only a full model exports"):
+        export_to_hf(ckpt, tmp_path / "hf")
+    assert not (tmp_path / "hf").exists()  # refused before anything was written
+    assert export_cli.main([str(ckpt), str(tmp_path / "hf")]) == 2
+    assert "earlier stages" in capsys.readouterr().err

@@ -80,11 +80,16 @@ def test_fast_generation_is_deterministic_with_a_seed_and_uses_the_copies(sharp,
 
 
 @pytest.mark.parametrize("packed", [True, False], ids=["onednn-packed", "plain-bf16 (the CUDA path)"])
-def test_fast_logits_follow_exact_to_bf16_rounding(sharp, config, fast_here, monkeypatch, packed):
+def test_fast_logits_follow_exact_to_bf16_rounding(variant, make_sharp, fast_here, monkeypatch, packed):
+    """For every variant of the model (tests/conftest.py), the lecture's switches included."""
+    config, sharp = variant, make_sharp(variant)
     if not packed:
         monkeypatch.setattr(fw, "_onednn_bf16", lambda: False)
     elif not fw._onednn_bf16():
         pytest.skip("oneDNN's bf16 linear is not available on this CPU; the plain case covers the decode path")
+    # Without LayerNorm nothing rescales the sharp model's stream, and bf16's rounding compounds
+    # through the MLP: 6.3% of the largest logit measured (a wrong decode path is off by ~100%).
+    tolerance = 0.05 if config.layer_norm else 0.1
     seq = prompt(config.vocab_size, B=2, T=config.block_size, seed=4)
     exact, fast = KVCache(sharp, 2), KVCache(sharp, 2, fw.fast_weights(sharp))
     assert fast.weights.linear is (fw._packed_linear if packed else fw._plain_linear)
@@ -96,13 +101,13 @@ def test_fast_logits_follow_exact_to_bf16_rounding(sharp, config, fast_here, mon
             e, f = exact.forward(seq[:, end - 1 : end]), fast.forward(seq[:, end - 1 : end])
             assert f.dtype == torch.float32
             scale = e.abs().max()
-            assert (f - e).abs().max() <= 0.05 * scale, f"position {end - 1}"
+            assert (f - e).abs().max() <= tolerance * scale, f"position {end - 1}"
             differ |= not torch.equal(f, e)
         # The prompt's logits agree with the same positions run one at a time.
         one_by_one = KVCache(sharp, 2, fw.fast_weights(sharp))
         for t in range(3):
             stepped = one_by_one.forward(seq[:, t : t + 1])
-        assert torch.allclose(first, stepped, atol=0.05 * first.abs().max().item())
+        assert torch.allclose(first, stepped, atol=tolerance * first.abs().max().item())
     assert differ  # bf16 did run: its logits are not float32's
 
 

@@ -14,6 +14,14 @@ def module_last_logits(model, idx):
     return model(idx)[0][:, -1]  # (B, V)
 
 
+def close(logits, reference) -> bool:
+    """Equal to float rounding, which grows with the largest logit: the lecture's stages without
+    LayerNorm (tests/conftest.py MODEL_VARIANTS) leave the sharp model's logits at 80 to 3,500.
+    Up to 10 (every variant with LayerNorm: about 6.5) the bound is a flat 1e-5."""
+    scale = max(1.0, reference.abs().max().item() / 10)
+    return torch.allclose(logits, reference, rtol=1e-5, atol=1e-5 * scale)
+
+
 @pytest.mark.parametrize("B,T", [(1, 1), (1, 5), (3, 4), (2, 8)])
 def test_prompt_then_one_token_at_a_time_equals_the_module_forward(variant, make_sharp, B, T):
     config = variant
@@ -23,12 +31,12 @@ def test_prompt_then_one_token_at_a_time_equals_the_module_forward(variant, make
     with torch.inference_mode():
         logits = cache.forward(seq[:, :T])
     assert cache.length == T
-    assert torch.allclose(logits, module_last_logits(sharp, seq[:, :T]), rtol=1e-5, atol=1e-5)
+    assert close(logits, module_last_logits(sharp, seq[:, :T]))
     for end in range(T + 1, config.block_size + 1):
         with torch.inference_mode():
             logits = cache.forward(seq[:, end - 1 : end])
         assert cache.length == end
-        assert torch.allclose(logits, module_last_logits(sharp, seq[:, :end]), rtol=1e-5, atol=1e-5), f"position {end - 1}"
+        assert close(logits, module_last_logits(sharp, seq[:, :end])), f"position {end - 1}"
 
 
 def test_every_switch_of_the_model_has_a_variant_here():
@@ -42,7 +50,17 @@ def test_every_switch_of_the_model_has_a_variant_here():
 
     varied = {name for variant in MODEL_VARIANTS.values() for name in variant}
     shape_only = {"vocab_size", "block_size", "n_embd"}  # sizes: varied by the other tests' configs
-    assert {f.name for f in fields(GPTConfig)} - shape_only <= varied
+    # Not a variant of the blocks but a model without any: the cache refuses it (below) and
+    # generation reads its table directly (tests/test_ladder.py).
+    no_blocks = {"bigram"}
+    assert {f.name for f in fields(GPTConfig)} - shape_only - no_blocks <= varied
+
+
+def test_a_bigram_model_has_nothing_to_cache(make_config):
+    from gpt import GPT
+
+    with pytest.raises(ValueError, match="bigram model has no keys or values"):
+        KVCache(GPT(make_config(bigram=True)), 1)
 
 
 def test_keys_of_earlier_positions_are_kept_not_recomputed(sharp, config):

@@ -11,6 +11,7 @@ import torch
 import gpt
 from gpt import GPT, GPTConfig, TrainConfig, Trainer, make_tokenizer
 from gpt.tokenizer import byte_label, token_label, token_pieces
+from locales import text
 from ui import attention, checkpoints, generation
 from ui.examples import DEFAULT_PROMPT, DEFAULT_SENTENCE, encodes
 from ui.sessions import ModelHandle
@@ -86,6 +87,22 @@ def test_bpe_tokens_that_hold_part_of_a_character_get_byte_labels_and_name_it():
     assert [p.text for p in split if p.part_of == "ñ"] == ["‹C3›", "‹B1›"]
     html = attention.tokens_html(ModelHandle.serving(GPT(GPTConfig(vocab_size=tokenizer.vocab_size, block_size=64, n_layer=1, n_head=1, n_embd=8)), tokenizer, {}, "trained", "t"), "señor")
     assert "‹C3›" in html and "a piece of “ñ”" in html and "\ufffd" not in html
+
+
+def test_the_heatmap_hover_names_the_character_a_byte_piece_belongs_to():
+    tokenizer = make_tokenizer("bpe", "hola")
+    model = GPT(GPTConfig(vocab_size=tokenizer.vocab_size, block_size=64, n_layer=1, n_head=2, n_embd=8))
+    handle = ModelHandle.serving(model, tokenizer, {}, "trained", "t")
+    for fig in (attention.grid_figure(handle, "señor", 0, lang="es"), attention.head_figure(handle, "señor", 0, 1, lang="es")):
+        trace = fig.data[-1]
+        labels = list(trace.x)
+        c3 = labels.index(next(label for label in labels if "‹C3›" in label))
+        assert "%{customdata[0]}" in trace.hovertemplate and "%{customdata[1]}" in trace.hovertemplate
+        assert trace.customdata[c3][0][0] == text("attention.tokens.piece_of", "es", char="ñ")  # as the query
+        assert trace.customdata[0][c3][1] == text("attention.tokens.piece_of", "es", char="ñ")  # as the key
+        assert list(trace.customdata[0][0]) == ["", ""]  # "se" holds whole characters
+    whole = attention.grid_figure(handle, "hola", 0)  # no piece anywhere: no extra data in the figure
+    assert whole.data[0].customdata is None and "customdata" not in whole.data[0].hovertemplate
 
 
 def test_a_lone_token_is_labelled_by_its_bytes():

@@ -31,7 +31,13 @@ def test_trace_shapes_and_identities(variant, make_sharp):
     for i, layer in enumerate(t.layers):
         assert layer.q.shape == layer.k.shape == layer.v.shape == layer.heads_out.shape == (H, T, hs)
         assert layer.scores.shape == layer.weights.shape == (H, T, T)
-        assert layer.mlp_hidden.shape == (T, 4 * C)
+        if config.mlp:
+            assert layer.mlp_hidden.shape == (T, 4 * C) and layer.ln2_out.shape == (T, C)
+        else:  # the lecture's stages before the feed-forward network
+            assert layer.mlp_hidden is None and layer.ln2_out is None
+            assert torch.equal(layer.resid_out, layer.resid_mid)
+        if not config.layer_norm:  # no LayerNorm: attention reads the stream as it is
+            assert torch.equal(layer.ln1_out, layer.resid_in)
         assert torch.allclose(layer.weights, maps[i, 0], atol=1e-6)  # what return_attention gives
         assert torch.allclose(layer.scores, layer.q @ layer.k.transpose(-2, -1) / hs**0.5, atol=1e-4)
         assert torch.allclose(layer.scores.masked_fill(future, float("-inf")).softmax(-1), layer.weights, atol=1e-6)
@@ -40,6 +46,12 @@ def test_trace_shapes_and_identities(variant, make_sharp):
         if i + 1 < len(t.layers):
             assert torch.equal(t.layers[i + 1].resid_in, layer.resid_out)
     assert all(not p.listeners for p in hook_points(model).values())  # nothing left listening
+
+
+def test_a_bigram_model_has_no_layers_to_trace(make_config):
+    model = GPT(make_config(bigram=True))
+    with pytest.raises(ValueError, match="bigram model has no layers"):
+        trace(model, torch.zeros(1, 3, dtype=torch.long))
 
 
 def test_trace_works_for_char_and_bpe_models():

@@ -29,7 +29,7 @@ def token_pieces(tokenizer, ids: list[int]) -> list[str]:
 def attention_maps(model, ids: list[int]) -> torch.Tensor:
     """Attention weights of every layer and head for one sequence: (n_layer, n_head, T, T), float32 on the CPU."""
     with evaluation(model), torch.inference_mode():
-        idx = torch.tensor([ids], dtype=torch.long, device=model.pos_emb.weight.device)
+        idx = torch.tensor([ids], dtype=torch.long, device=model.device)
         _, _, maps = model(idx, return_attention=True)  # (n_layer, 1, n_head, T, T)
     return maps[:, 0].float().cpu()
 
@@ -58,28 +58,31 @@ def check_head(handle: ModelHandle, head) -> int:
     return parse_int("head", head, 0, n - 1, hint=f"This model has {n} head(s) per layer, numbered 0 to {n - 1}.")
 
 
-def _maps(handle: ModelHandle, text) -> tuple[torch.Tensor, list[str]]:
+def _maps(handle: ModelHandle, text) -> tuple[torch.Tensor, list[str], list[str]]:
+    """The maps of every layer and head, each token's label, and the character each token is
+    only a byte piece of ("" where it holds whole characters)."""
     ids = encode(handle, text)
     with threads.inference():
         maps = attention_maps(handle.model, ids)
-    return maps, token_pieces(handle.tokenizer, ids)
+    pieces = gpt_token_pieces(handle.tokenizer, ids)
+    return maps, [p.text for p in pieces], [p.part_of for p in pieces]
 
 
 def grid_figure(handle: ModelHandle, sentence, layer, width_px: int | None = None, lang: str = "en"):
     """One heatmap per head of one layer (what /attention returns); width_px: the figure's width, if known."""
     layer = check_layer(handle, layer)
-    maps, pieces = _maps(handle, sentence)
-    return head_grid(maps[layer], pieces, layer, width_px=width_px, lang=lang)
+    maps, pieces, parts = _maps(handle, sentence)
+    return head_grid(maps[layer], pieces, layer, width_px=width_px, lang=lang, parts=parts)
 
 
 def head_figure(handle: ModelHandle, sentence, layer, head, width_px: int | None = None, lang: str = "en"):
     layer, head = check_layer(handle, layer), check_head(handle, head)
-    maps, pieces = _maps(handle, sentence)
-    return single_head(maps[layer, head], pieces, layer, head, width_px=width_px, lang=lang)
+    maps, pieces, parts = _maps(handle, sentence)
+    return single_head(maps[layer, head], pieces, layer, head, width_px=width_px, lang=lang, parts=parts)
 
 
 def overview_figure(handle: ModelHandle, sentence, lang: str = "en"):
-    maps, pieces = _maps(handle, sentence)
+    maps, pieces, _ = _maps(handle, sentence)
     return layers_overview(maps, pieces, lang=lang)
 
 

@@ -22,6 +22,7 @@ from gpt.device import resolve_device
 from locales import Message, text, translate_error
 
 from . import limits, threads
+from .generation import precision_text
 from .sessions import ModelHandle
 from .watch import record_of
 
@@ -216,6 +217,7 @@ def model_card(handle: ModelHandle, lang: str = "en") -> str:
         ),
         (text("model.card.runs_on", lang), threads.device_text(handle.device, lang)),
         (text("model.card.precision", lang), precision),
+        (text("model.card.generation", lang), precision_text(handle.model, lang)),
     ]
     checkpoints = _checkpoint_rows(meta, lang)
     training = []

@@ -12,6 +12,7 @@ import torch
 
 import locales
 from gpt.checks import parse_float, parse_int, parse_text
+from gpt.fast_weights import why_exact
 from gpt.sampling import filter_logits
 from gpt.tokenizer import text_pieces, token_label
 from viz import next_token_bars
@@ -20,6 +21,20 @@ from . import limits, threads
 from .sessions import ModelHandle
 
 MAX_SEED = 2**32 - 1
+# The app asks for `fast`: bf16 weight copies where the hardware multiplies them natively and the
+# model is big enough for that to pay (gpt/fast_weights.py), float32 everywhere else. The library's
+# default stays `exact`, the same tokens as the plain loop.
+INFERENCE_PRECISION = "fast"
+
+
+def precision_text(model, lang: str = "en", short: bool = False) -> str:
+    """How this model generates here, for the header (short) and the model card."""
+    reason = why_exact(model) if INFERENCE_PRECISION == "fast" else "asked"
+    how = "exact" if reason else "fast"
+    if short:
+        return locales.text(f"generation.precision.{how}", lang)
+    detail = locales.text(f"generation.precision.why.{reason}", lang) if reason else locales.text("generation.precision.why.fast", lang)
+    return locales.text(f"generation.precision.{how}", lang) + " · " + detail
 
 
 @dataclass(frozen=True)
@@ -63,6 +78,7 @@ def stream_text(handle: ModelHandle, s: SamplingSettings):
         top_k=s.top_k,
         top_p=s.top_p,
         generator=generator,
+        precision=INFERENCE_PRECISION,
     )
     text = s.prompt
     yield text

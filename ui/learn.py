@@ -543,7 +543,12 @@ def views(
     handle: ModelHandle, refs: References, sentence_text, controls: Controls, lang: str, client: Client, names=VIEWS
 ) -> dict:
     """The named views of the page (every one by default) for one sentence, from one trace.
-    Raises ValueError when the model cannot read the sentence."""
+    Raises ValueError when the model cannot read the sentence, or is not the full GPT."""
+    if handle.config.changed_switches:  # a stage of the lecture's ladder lacks parts the page explains
+        raise ValueError(
+            "The Learn page follows the full GPT, and this model is one of the lecture's earlier stages. "
+            "Load or train a full model to follow it."
+        )
     sentence = read(handle, sentence_text)
     traced = run_trace(handle, sentence)
     at = focus(handle, sentence, controls)

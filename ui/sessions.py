@@ -57,7 +57,7 @@ class ModelHandle:
 
     @property
     def device(self):
-        return self.model.pos_emb.weight.device
+        return self.model.device
 
 
 @dataclass

@@ -94,15 +94,15 @@ INFERENCE_CONCURRENCY = max(1, cpu_cores() // INFER_THREADS)
 
 
 _lock = threading.Lock()
-_running_requests = 0
 _running_trainings = 0
+_running = {"request": 0, "drawing": 0}  # model work beside the trainings, by kind
 _last_request_end = float("-inf")
 
 
 def requests_running() -> bool:
     """Whether a request is running the model now, or finished one within QUIET_S seconds."""
     with _lock:
-        return _running_requests > 0 or time.monotonic() - _last_request_end < QUIET_S
+        return _running["request"] > 0 or time.monotonic() - _last_request_end < QUIET_S
 
 
 def trainings_running() -> int:
@@ -114,7 +114,9 @@ def training_threads() -> int:
     """The thread count a training step should use right now: its share of the training cores."""
     if _FIXED_TRAIN:
         return TRAIN_THREADS_ALONE
-    cores = TRAIN_THREADS if requests_running() else TRAIN_THREADS_ALONE
+    with _lock:
+        drawing = _running["drawing"] > 0
+    cores = TRAIN_THREADS if drawing or requests_running() else TRAIN_THREADS_ALONE
     return max(1, cores // max(1, trainings_running()))
 
 
@@ -140,21 +142,41 @@ def for_training() -> None:
 
 
 @contextmanager
-def inference():
-    """Wrap a request's model work: this thread gets INFER_THREADS, and training knows a
-    request is running until QUIET_S seconds after the block ends."""
-    global _running_requests, _last_request_end
+def _beside_training(kind: str):
+    """One unit of model work of this kind: this thread gets INFER_THREADS while it is counted."""
     with _lock:
-        _running_requests += 1
+        _running[kind] += 1
     try:
         if torch.get_num_threads() != INFER_THREADS:
             torch.set_num_threads(INFER_THREADS)
         yield
     finally:
         with _lock:
-            _running_requests -= 1
+            _running[kind] -= 1
+
+
+@contextmanager
+def inference():
+    """Wrap a request's model work: this thread gets INFER_THREADS, and training knows a
+    request is running until QUIET_S seconds after the block ends."""
+    global _last_request_end
+    try:
+        with _beside_training("request"):
+            yield
+    finally:
+        with _lock:
             _last_request_end = time.monotonic()
         memory.trim_when_quiet()
+
+
+@contextmanager
+def drawing():
+    """Wrap a training's own evaluation work (its sample, its figures), done beside its steps on
+    a copy of the weights: one thread, and the steps give it a core while it runs. Unlike a
+    request it leaves no QUIET_S tail: a training evaluates every second or two, and the tail
+    would keep its steps on fewer cores for most of the run."""
+    with _beside_training("drawing"):
+        yield
 
 
 def describe_policy() -> str:

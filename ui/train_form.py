@@ -78,14 +78,8 @@ def settings_from_form(values: dict) -> TrainingSettings:
     return TrainingSettings(**{name: parse_field(name, values[name]) for name in FORM_FIELDS})
 
 
-def parse_request(text, watch_layer=0, probe="", **values) -> TrainRequest:
-    """Check the raw text and form values (one keyword per field of FORM_FIELDS; those added later may
-    be left out, as from the API) against the caps; ValueError says what to change. The probe
-    sentence is checked against the tokenizer later, once the text is tokenized (ui/training.prepare)."""
-    values = {**{name: getattr(DEFAULTS, name) for name in ADDED_FORM_FIELDS}, **values}  # as the API's defaults
-    missing = [name for name in FORM_FIELDS if name not in values]
-    if missing or set(values) - set(FORM_FIELDS):
-        raise TypeError(f"parse_request takes the form's fields {FORM_FIELDS}; missing {missing}.")
+def parse_training_text(text) -> str:
+    """The Training text box's text, checked against the cap (the ladder trains on it too)."""
     text = parse_text(
         "training text",
         text,
@@ -94,6 +88,18 @@ def parse_request(text, watch_layer=0, probe="", **values) -> TrainRequest:
     )
     if not text.strip():
         raise ValueError("The training text is only whitespace: paste some text with words in it.")
+    return text
+
+
+def parse_request(text, watch_layer=0, probe="", **values) -> TrainRequest:
+    """Check the raw text and form values (one keyword per field of FORM_FIELDS; those added later may
+    be left out, as from the API) against the caps; ValueError says what to change. The probe
+    sentence is checked against the tokenizer later, once the text is tokenized (ui/training.prepare)."""
+    values = {**{name: getattr(DEFAULTS, name) for name in ADDED_FORM_FIELDS}, **values}  # as the API's defaults
+    missing = [name for name in FORM_FIELDS if name not in values]
+    if missing or set(values) - set(FORM_FIELDS):
+        raise TypeError(f"parse_request takes the form's fields {FORM_FIELDS}; missing {missing}.")
+    text = parse_training_text(text)
     settings = settings_from_form(values)
     tokens = settings.batch_size * settings.block_size
     if tokens > limits.MAX_TOKENS_PER_STEP:

@@ -12,7 +12,7 @@ from gpt.presets import preset as preset_settings
 from gpt.settings import FORM_FIELDS, TrainingSettings
 from viz import loss_curve
 
-from . import checkpoints, plan, threads, train_form, training
+from . import checkpoints, ladder_panel, plan, threads, train_form, training
 from . import watch as watching
 from .clients import plot_width
 from .context import AppContext
@@ -133,6 +133,7 @@ def build(ctx: AppContext) -> TrainTab:
             diff = gr.Plot(label=static("watch.diff"), show_label=False, visible=False, elem_id="diff-plot")
             metrics = gr.Plot(label=static("watch.metrics"), show_label=False, elem_id="metrics-plot")
             tags = gr.HTML(label=static("watch.tags"), elem_id="head-tags")
+        ladder_panel.build(ctx, text, form["tokenizer"])  # the lecture's ladder, under the form
 
     inputs = [form[name] for name in FORM_FIELDS]
 

@@ -28,8 +28,9 @@ from .memory import release_memory
 from .plan import StepTimer
 from .sessions import ModelHandle, SessionRegistry
 from .train_form import TrainRequest
+from .training_feed import TrainingFeed, train_in_background
 from .training_queue import FINISHING, PREPARING, WAITING, TrainingJob, TrainingQueue
-from .watch import begin_record, choose_probe, evaluation_views, views
+from .watch import begin_record, choose_probe, record_evaluation, views
 
 UPDATE_INTERVAL_S = 0.5  # at most about two UI updates a second, plus one per evaluation
 SAMPLE_CHARS = 240  # length of the sample written at each evaluation
@@ -227,17 +228,17 @@ def run_on_device(job: TrainingJob, prepared: Prepared, lang: str = "en"):
 def _run(job: TrainingJob, prepared: Prepared, lang: str):
     request, tokenizer = prepared.request, prepared.tokenizer
     s = request.settings
-    threads.for_training()
     torch.manual_seed(s.seed)
     model = GPT(prepared.config)
     trainer = Trainer(model, prepared.train_ids, prepared.val_ids, prepared.train_config)
     job.attach(trainer)
     probe_ids = prepared.probe_ids
     probe_pieces = token_pieces(tokenizer, probe_ids)
-    record = begin_record(model, tokenizer, probe_ids, prepared.val_ids)  # the untrained model's attention: step 0
-    watched = views(record, lang, job.probe_width_px)
+    model_at_eval = GPT(prepared.config).eval()  # the page draws from this copy (ui/training_feed.py)
+    with threads.drawing():
+        record = begin_record(model, tokenizer, probe_ids, prepared.val_ids)  # the untrained model's attention: step 0
+        watched = views(record, lang, job.probe_width_px)
     history, attention, last_yield = _History(), None, 0.0
-    events = trainer.run()
     event = None
     yield TrainUpdate(
         status=text(
@@ -251,40 +252,52 @@ def _run(job: TrainingJob, prepared: Prepared, lang: str):
         watch=record,
         views=watched,
     )
-    while True:
-        threads.for_training()  # this generator may resume on another worker thread
-        job.beat()
-        try:
-            event = next(events)
-        except StopIteration:
-            break
-        except TrainingDiverged as exc:
-            raise TrainingDiverged(f"{exc} Your session keeps its previous model.") from None
-        history.steps.append(event.step)
-        history.losses.append(event.train_loss)
-        evaluated = event.eval_train_loss is not None
-        if event.val_loss is not None:
-            history.val_steps.append(event.step)
-            history.val_losses.append(event.val_loss)
-        samples = None
-        if evaluated:
-            history.samples.append(_sample(model, tokenizer, request.text, event.step, event.val_loss, lang))
-            samples = history.samples_text()
-            layer = min(max(job.watch_layer, 0), prepared.config.n_layer - 1)
-            maps = attention_maps(model, probe_ids)
-            attention = probe_figure(maps[layer], probe_pieces, layer, event.step, job.probe_width_px, lang)
-            watched = evaluation_views(model, record, tokenizer, event.step, lang, job.probe_width_px)  # phone or not
-        now = time.monotonic()
-        if evaluated or event.done or now - last_yield >= UPDATE_INTERVAL_S:
-            last_yield = now
-            yield TrainUpdate(
-                status=_status(event, s, lang),
-                loss=history.figure(lang),
-                samples=samples,
-                attention=attention if evaluated else None,
-                watch=record if evaluated else None,
-                views=watched if evaluated else None,
-            )
+    feed = TrainingFeed()
+    steps = train_in_background(trainer, model, feed)
+    try:
+        finished = False
+        while not finished:
+            job.beat()
+            try:
+                taken = feed.take(timeout_s=UPDATE_INTERVAL_S)
+            except TrainingDiverged as exc:
+                raise TrainingDiverged(f"{exc} Your session keeps its previous model.") from None
+            finished = taken.finished
+            for event in taken.events:
+                history.steps.append(event.step)
+                history.losses.append(event.train_loss)
+                if event.val_loss is not None:
+                    history.val_steps.append(event.step)
+                    history.val_losses.append(event.val_loss)
+            samples = None
+            for at_eval, weights in taken.evaluations:
+                model_at_eval.load_state_dict(weights)
+                with threads.drawing():
+                    history.samples.append(_sample(model_at_eval, tokenizer, request.text, at_eval.step, at_eval.val_loss, lang))
+                    record_evaluation(model_at_eval, record, tokenizer, at_eval.step)  # every evaluation's snapshot
+                samples = history.samples_text()
+            if taken.evaluations:  # the figure of the newest evaluation only: older ones would be replaced at once
+                at_eval = taken.evaluations[-1][0]
+                layer = min(max(job.watch_layer, 0), prepared.config.n_layer - 1)
+                with threads.drawing():
+                    maps = attention_maps(model_at_eval, probe_ids)
+                attention = probe_figure(maps[layer], probe_pieces, layer, at_eval.step, job.probe_width_px, lang)
+                with threads.drawing():
+                    watched = views(record, lang, job.probe_width_px)  # the width tells a phone
+            now = time.monotonic()
+            if event is not None and (taken.evaluations or finished or now - last_yield >= UPDATE_INTERVAL_S):
+                last_yield = now
+                yield TrainUpdate(
+                    status=_status(event, s, lang),
+                    loss=history.figure(lang),
+                    samples=samples,
+                    attention=attention if taken.evaluations else None,
+                    watch=record if taken.evaluations else None,
+                    views=watched if taken.evaluations else None,
+                )
+    finally:
+        trainer.stop()  # the page went away mid-run (or the run is over): end the steps too
+        steps.join()
     if event is None:  # stopped before the first step
         yield TrainUpdate(status=text("train.status.not_started", lang), finished=True)
         return

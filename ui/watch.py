@@ -113,14 +113,19 @@ class WatchViews:
     surprise: str  # HTML: the surprise strip of the validation text ("" when there is none)
 
 
-def evaluation_views(
-    model, record: WatchRecord, tokenizer, step: int, lang: str = "en", width_px: int | None = None
-) -> WatchViews:
+def record_evaluation(model, record: WatchRecord, tokenizer, step: int) -> None:
     """At an evaluation: snapshot the probe's attention and measure the validation slice's surprise
-    with the model as it is now (record updated), then draw the views (width_px: the page's, if known)."""
+    with the model as it is now (a copy of the training weights will do)."""
     record.timeline.add(step, attention_maps(model, record.timeline.probe_ids))
     if len(record.val_ids) >= 2:
         record.strip = measure_strip(model, tokenizer, record.val_ids, step)
+
+
+def evaluation_views(
+    model, record: WatchRecord, tokenizer, step: int, lang: str = "en", width_px: int | None = None
+) -> WatchViews:
+    """record_evaluation, then the views (width_px: the page's, if known)."""
+    record_evaluation(model, record, tokenizer, step)
     return views(record, lang, width_px)
 
 

@@ -53,30 +53,57 @@ def _axis(show_labels: bool, reverse: bool = False) -> dict:
     return axis
 
 
-def _heatmap(z: np.ndarray, labels: list[str], cell: Cell | None, name: str, hover: str) -> go.Heatmap:
-    """One (T, T) attention map; labels on both axes so hover names tokens."""
+def _heatmap(
+    z: np.ndarray, labels: list[str], cell: Cell | None, name: str, hover: str, notes: list[str] | None = None
+) -> go.Heatmap:
+    """One (T, T) attention map; labels on both axes so hover names tokens. notes: what to add to
+    each token's name in the hover (the character a BPE byte piece belongs to), or None."""
+    extra = {}
+    if notes is not None:
+        # The hover templates name the query as %{y} and the key as %{x}: each gets its note.
+        extra["customdata"] = [[[notes[i], notes[j]] for j in range(len(notes))] for i in range(len(notes))]
+        hover = hover.replace("%{y}", "%{y}%{customdata[0]}", 1).replace("%{x}", "%{x}%{customdata[1]}", 1)
     trace = go.Heatmap(
         z=z,  # (T_query, T_key) float32
         x=labels,  # key positions
         y=labels,  # query positions
         coloraxis="coloraxis",
         hovertemplate=hover + f"<extra>{name}</extra>",
+        **extra,
     )
     if cell is not None:
         trace.xaxis, trace.yaxis = cell.xref, cell.yref
     return trace
 
 
-def head_grid(attn: Any, pieces: Sequence[str], layer: int, width_px: int | None = None, lang: str = "en") -> go.Figure:
+def _notes(parts: Sequence[str] | None, lang: str) -> list[str] | None:
+    """parts: for each token, the character it holds only a piece of ("" for whole characters).
+    None when no token is such a piece: the hover then needs no notes (and the figure no data for them)."""
+    if not parts or not any(parts):
+        return None
+    return [text("attention.tokens.piece_of", lang, char=part) if part else "" for part in parts]
+
+
+def head_grid(
+    attn: Any,
+    pieces: Sequence[str],
+    layer: int,
+    width_px: int | None = None,
+    lang: str = "en",
+    parts: Sequence[str] | None = None,
+) -> go.Figure:
     """Every head of one layer side by side, at most 4 per row (fewer on a narrow screen).
 
     attn: (n_head, T, T) tensor or array; pieces: the T token strings; width_px: the width the
-    figure will have, when the page told it (the maps are then square).
+    figure will have, when the page told it (the maps are then square); parts: for each token,
+    the character it is a byte piece of ("" if none), named in the hover.
     """
     arr = attention_array(attn, pieces, ndim=3, name="head_grid")  # (H, T, T)
     title = text("viz.attention.grid_title", lang, layer=layer)
     hover = text("viz.attention.hover", lang)
-    return _grid(arr, pieces, title, attention_coloraxis(lang), text("viz.attention.head", lang), hover, width_px)
+    return _grid(
+        arr, pieces, title, attention_coloraxis(lang), text("viz.attention.head", lang), hover, width_px, _notes(parts, lang)
+    )
 
 
 def head_grid_diff(
@@ -118,7 +145,14 @@ def grid_columns(n_head: int, width_px: int | None, show_labels: bool = True) ->
 
 
 def _grid(
-    arr: np.ndarray, pieces: Sequence[str], title: str, coloraxis: dict, head_title: str, hover: str, width_px=None
+    arr: np.ndarray,
+    pieces: Sequence[str],
+    title: str,
+    coloraxis: dict,
+    head_title: str,
+    hover: str,
+    width_px=None,
+    notes: list[str] | None = None,
 ) -> go.Figure:
     """The heads of arr (H, T, T) in a grid, one colour axis. With the figure's width known, every
     map is square; without it, 240 px tall (square at a laptop's width)."""
@@ -155,13 +189,19 @@ def _grid(
         layout.update(cell_axes(cell, dict(x_axis, nticks=ticks, constrain="domain"), dict(y_axis, nticks=ticks, **square)))
         name = head_title.format(head=h)
         annotations.append(cell_title(cell, name))
-        traces.append(_heatmap(arr[h], labels, cell, name, hover))
+        traces.append(_heatmap(arr[h], labels, cell, name, hover, notes))
     layout["annotations"] = annotations
     return go.Figure(data=traces, layout=layout)
 
 
 def single_head(
-    attn_2d: Any, pieces: Sequence[str], layer: int, head: int, width_px: int | None = None, lang: str = "en"
+    attn_2d: Any,
+    pieces: Sequence[str],
+    layer: int,
+    head: int,
+    width_px: int | None = None,
+    lang: str = "en",
+    parts: Sequence[str] | None = None,
 ) -> go.Figure:
     """One head as a large map with token labels on both axes.
 
@@ -191,7 +231,8 @@ def single_head(
         constrain="domain",
     )
     name = text("viz.attention.layer_head", lang, layer=layer, head=head)
-    return go.Figure(data=[_heatmap(arr, labels, None, name, text("viz.attention.hover", lang))], layout=layout)
+    hover = text("viz.attention.hover", lang)
+    return go.Figure(data=[_heatmap(arr, labels, None, name, hover, _notes(parts, lang))], layout=layout)
 
 
 def layers_overview(attn: Any, pieces: Sequence[str], lang: str = "en") -> go.Figure:
