@@ -151,6 +151,7 @@ def create_app(default_model_path=None, corpus_path=None, training_slots=None) -
         train.event.then(**changed).then(**redraw).then(**relearn)
         for event in model.events:
             event.success(**changed).then(**redraw).then(**relearn)
+            event.success(**train.new_model)  # an uploaded checkpoint brings its attention timeline
 
         def in_the_page_language(event):
             """After page load and a switch: every text the server wrote (the header, the model card,
@@ -159,6 +160,7 @@ def create_app(default_model_path=None, corpus_path=None, training_slots=None) -
             event.then(**changed).then(**redraw).then(**attention.relabel)
             event.then(**generate.relabel)
             event.then(**train.relabel)
+            event.then(**train.rewatch)
 
         viewport = gr.Number(visible=False, elem_id="viewport-width")
 

@@ -236,14 +236,18 @@ def generate_call(c, prompt="ROMEO:\n", max_new_tokens=200, temperature=1.0, see
 
 
 def train_args(text: str, settings, watch_layer: int = 0) -> tuple:
-    """The positional arguments of /train for these TrainingSettings: the text, the form's fields, the
-    layer to watch. A field left to the run (None) is sent as the value the run would choose."""
-    from gpt.settings import FORM_FIELDS
+    """The positional arguments of /train for these TrainingSettings: the text, then the form's fields
+    and the layer to watch in the API's order (ui/train_form.API_FIELDS; the probe left to its default).
+    A field left to the run (None) is sent as the value the run would choose."""
+    from ui.train_form import API_FIELDS
 
     resolved = settings.train_config()
-    values = [getattr(settings, name) for name in FORM_FIELDS]
-    values = [getattr(resolved, name) if v is None else v for name, v in zip(FORM_FIELDS, values)]
-    return (text, *values, watch_layer)
+    values = {"watch_layer": watch_layer}
+    for name in API_FIELDS:
+        if name not in values and name != "probe":
+            value = getattr(settings, name)
+            values[name] = getattr(resolved, name) if value is None else value
+    return (text, *(values[name] for name in API_FIELDS if name != "probe"))
 
 
 def train_kwargs(c, text: str, settings, watch_layer: int = 0) -> dict:

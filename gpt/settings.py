@@ -44,8 +44,9 @@ class Setting:
     choices: tuple[str, ...] = ()
     optional: bool = False  # None is allowed: decided at the start of the run (see the help)
     hint: str = ""  # added to an out-of-range message: what to choose instead
-    # How the app's form shows it: "choice" (buttons), "number" (a box), (minimum, maximum, step) for a
-    # slider (maximum None: up to the app's cap), or None: not on the form (presets and the command line).
+    # How the app's form shows it: "choice" (buttons), "number" (a box), "checkbox" (yes/no), (minimum,
+    # maximum, step) for a slider (maximum None: up to the app's cap), or None: not on the form (presets and
+    # the command line).
     form: tuple | str | None = None
     flag: str = ""  # the command-line flag, when it is not --name-with-dashes
     negative_flag: str = ""  # for a yes/no field: the flag that says no
@@ -92,7 +93,8 @@ def _setting(default, **meta):
 class TrainingSettings:
     """Everything that decides what a training run learns, validated when built.
 
-    The field order is the order of the app's `/train` API after the text."""
+    The fields on the form come in the order of the app's `/train` API after the text (fields added
+    to the form later go at the API's end: ui/train_form.API_FIELDS)."""
 
     # --- what the model reads and how big it is (gpt.GPTConfig) ---
     tokenizer: str = _setting(
@@ -150,8 +152,9 @@ class TrainingSettings:
     )
     seed: int = _setting(1337, kind=int, low=0, help="seeds the weights and the batches")
     keep_best: bool = _setting(
-        True, kind=bool, flag="--keep-best", negative_flag="--keep-last", on_resume="may change",
-        help="keep the weights of the best validation loss (--keep-last: the last step's)",
+        True, kind=bool, flag="--keep-best", negative_flag="--keep-last", on_resume="may change", form="checkbox",
+        label="keep the best weights",
+        help="end with the weights of the lowest validation loss seen, not the last step's",
     )
     # --- how the steps are computed, and where a run stops (the command line) ---
     grad_accum: int = _setting(
@@ -253,5 +256,5 @@ class TrainingSettings:
         )
 
 
-# The fields the app's form shows (and its /train API takes, in this order, after the text).
+# The fields the app's form shows (its /train API takes them after the text: ui/train_form.API_FIELDS).
 FORM_FIELDS = tuple(f.name for f in fields(TrainingSettings) if f.metadata["setting"].form is not None)

@@ -27,6 +27,7 @@ import torch
 
 from .checks import is_whole
 from .config import GPTConfig
+from .head_metrics import MIN_TOKENS
 
 MAX_PROBE_TOKENS = 64  # a probe is a sentence to look at, not a text: 64 tokens fill a heatmap
 MAX_SNAPSHOTS = 50  # enough frames for a slider through training
@@ -53,13 +54,50 @@ def snapshot_cap(n_layer: int, n_head: int, n_tokens: int) -> int:
 def check_probe(probe_ids, config: GPTConfig) -> list[int]:
     """The probe's token ids as a list, if the model can read them; ValueError otherwise."""
     ids = probe_ids.tolist() if isinstance(probe_ids, torch.Tensor) else list(probe_ids)
-    limit = min(MAX_PROBE_TOKENS, config.block_size)
+    limit = probe_limit(config.block_size)
     if not 1 <= len(ids) <= limit:
         raise ValueError(f"The probe must have 1 to {limit} tokens (the model's context, at most "
                          f"{MAX_PROBE_TOKENS}), got {len(ids)}: use a shorter sentence.")
     if not all(is_whole(i) and 0 <= i < config.vocab_size for i in ids):
         raise ValueError(f"The probe's token ids must be in 0..{config.vocab_size - 1} (the model's vocabulary).")
     return [int(i) for i in ids]
+
+
+def probe_limit(block_size: int) -> int:
+    """The most tokens a probe may have: the model's context, at most MAX_PROBE_TOKENS."""
+    return min(MAX_PROBE_TOKENS, block_size)
+
+
+def encode_probe(tokenizer, sentence: str, block_size: int) -> list[int]:
+    """A probe sentence typed by a person, as token ids, cut to probe_limit(block_size).
+
+    ValueError, naming them, when the tokenizer cannot encode some of its characters (a char
+    tokenizer knows only its training text's), and when it has fewer than MIN_TOKENS tokens
+    (the head metrics need three different keys; fewer only when the context is shorter)."""
+    if not isinstance(sentence, str):
+        raise ValueError(f"The probe sentence must be text, got {type(sentence).__name__}.")
+    try:
+        ids = tokenizer.encode(sentence)
+    except ValueError:
+        unseen = []
+        for ch in dict.fromkeys(sentence):  # each character once, in order
+            try:
+                tokenizer.encode(ch)
+            except ValueError:
+                unseen.append(ch)
+        shown = ", ".join(repr(ch) for ch in unseen[:10]) or repr(sentence[:20])
+        raise ValueError(
+            f"The probe sentence has character(s) the training text does not contain: {shown}. "
+            "Remove them, or leave the probe empty to use the start of the training text."
+        ) from None
+    limit = probe_limit(block_size)
+    needed = min(MIN_TOKENS, limit)
+    if len(ids) < needed:
+        raise ValueError(
+            f"The probe sentence has {len(ids)} token(s); it needs at least {needed}. "
+            "Type a longer one, or leave it empty to use the start of the training text."
+        )
+    return ids[:limit]
 
 
 class AttentionTimeline:

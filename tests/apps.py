@@ -25,7 +25,6 @@ import torch
 
 import gpt
 from gpt import GPT, GPTConfig, make_tokenizer
-from gpt.settings import FORM_FIELDS
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = "ROMEO:\nBut soft, what light through yonder window breaks?\nab " * 20
@@ -147,9 +146,14 @@ TRAIN_DEFAULTS = dict(
 
 
 def train_args(**overrides) -> tuple:
-    """/train's positional arguments: TRAIN_DEFAULTS with overrides, in the API's order."""
-    values = {**TRAIN_DEFAULTS, **overrides}
-    return (values["text"], *(values[name] for name in FORM_FIELDS), values["watch_layer"])
+    """/train's positional arguments: TRAIN_DEFAULTS with overrides, in the API's order (the fields
+    added later, keep_best and the probe sentence, at the API's defaults unless given). Every one of
+    them: a raw call (RawSession), like the browser's, sends them all."""
+    from ui.train_form import ADDED_FORM_FIELDS, API_FIELDS, DEFAULTS
+
+    later = {**{name: getattr(DEFAULTS, name) for name in ADDED_FORM_FIELDS}, "probe": ""}
+    values = {**TRAIN_DEFAULTS, **later, **overrides}
+    return (values["text"], *(values[name] for name in API_FIELDS))
 
 
 class RawSession:

@@ -104,9 +104,17 @@ def test_second_training_from_a_session_is_refused_and_stop_keeps_a_model(server
     assert registry.job(carol.session_hash) is None
 
 
+# /train's parameters as first published: a client passing them by position must keep working.
+FIRST_PUBLISHED = [
+    "text", "tokenizer", "n_layer", "n_head", "n_embd", "block_size", "max_steps", "batch_size", "learning_rate",
+    "dropout", "time_budget_s", "warmup_steps", "watch_layer",
+]
+
+
 def test_the_train_api_takes_the_text_then_the_forms_fields_then_the_layer_to_watch(server):
     """/train's signature is written out for API users; it must stay in step with the training form
-    (gpt/settings.py), with the default preset's values as its defaults."""
+    (gpt/settings.py), with the default preset's values as its defaults. What was added later (keep_best,
+    the probe sentence) comes after the first published parameters, with defaults."""
     import inspect
 
     from gpt.presets import DEFAULT_PRESET, preset
@@ -115,9 +123,25 @@ def test_the_train_api_takes_the_text_then_the_forms_fields_then_the_layer_to_wa
     demo, _ = server
     (train,) = [f.fn for f in demo.fns.values() if f.api_name == "train"]
     parameters = inspect.signature(train).parameters
-    assert list(parameters) == ["text", *FORM_FIELDS, "watch_layer", "request"]
+    assert list(parameters) == [*FIRST_PUBLISHED, "keep_best", "probe", "request"]
+    assert set(FORM_FIELDS) <= set(parameters)
     defaults = preset(DEFAULT_PRESET)
     assert {n: parameters[n].default for n in FORM_FIELDS} == {n: getattr(defaults, n) for n in FORM_FIELDS}
+    assert parameters["keep_best"].default is True and parameters["probe"].default == ""
     info = json.loads(json.dumps(demo.get_api_info()))
     (endpoint,) = [e for name, e in info["named_endpoints"].items() if name == "/train"]
-    assert [p["parameter_name"] for p in endpoint["parameters"]] == ["text", *FORM_FIELDS, "watch_layer"]
+    assert [p["parameter_name"] for p in endpoint["parameters"]] == [*FIRST_PUBLISHED, "keep_best", "probe"]
+    assert all(p["parameter_has_default"] for p in endpoint["parameters"][len(FIRST_PUBLISHED):])
+
+
+def test_a_client_of_the_first_published_api_still_trains_and_a_new_one_chooses_the_weights_and_probe(server):
+    registry = server[0].context.registry
+    old, new = new_client(server[1]), new_client(server[1])
+    status, loss, samples, attention = old.predict(ABAB, "char", 1, 1, 16, 8, 30, 8, 1e-2, 0.0, 30, 2, 0, api_name="/train")
+    assert "Done at step 30" in status and attention["type"] == "plotly"  # the four outputs it always had
+    assert registry.model(old.session_hash).watch.pieces[:4] == ["a", "b", "a", "b"]  # the text's start
+    outputs = new.predict(*train_args(text=ABAB, max_steps=30, keep_best=False, probe="bab"), api_name="/train")
+    handle = registry.model(new.session_hash)
+    assert handle.meta["kept"] == "last" and handle.meta["train_config"]["keep_best"] is False
+    assert handle.watch.pieces == ["b", "a", "b"] and handle.watch.timeline.steps[0] == 0
+    assert "Done at step 30" in outputs[0]

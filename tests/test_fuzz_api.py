@@ -16,7 +16,7 @@ from apps import new_client, serving, train_args
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gpt.settings import FORM_FIELDS
+from ui.train_form import API_FIELDS
 
 pytestmark = [
     pytest.mark.slow,
@@ -67,6 +67,8 @@ train_values = st.fixed_dictionaries(
         "time_budget_s": value(near(0, 3)),
         "warmup_steps": value(near(0, 3)),
         "watch_layer": value(near(-1, 2)),
+        "keep_best": value(st.booleans()),
+        "probe": value(st.just(""), short_text),
     }
 )
 
@@ -113,7 +115,7 @@ def test_every_endpoint_answers_anything_with_a_result_or_a_clear_error(fuzzed, 
     run_fuzz(client, tally, "/attention", attention_args, CALLS["/attention"], lambda a: a)
     run_fuzz(
         client, tally, "/train", train_values, CALLS["/train"],
-        lambda v: (v["text"], *(v[name] for name in FORM_FIELDS), v["watch_layer"]),
+        lambda v: (v["text"], *(v[name] for name in API_FIELDS)),
     )
     for _ in range(CALLS["/stop_training"]):  # it takes no arguments: every session state is what varies
         tally.call(client, api_name="/stop_training")

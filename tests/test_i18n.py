@@ -45,7 +45,7 @@ def test_every_key_has_the_same_placeholders_in_every_language():
 
 # Texts that read the same in both languages: the API's names, and words Spanish shares.
 SAME_IN_SPANISH = {
-    *(f"train.field.{name}.label" for name in FORM_FIELDS if name != "time_budget_s"),
+    *(f"train.field.{name}.label" for name in FORM_FIELDS if not TrainingSettings.spec(name).label),
     "attention.tokens.one", "attention.tokens.many", "attention.tokens.chip", "train.plan.invalid",
     "model.card.context.value", "model.card.tokenizer.value", "model.card.field.tokens_per_s", "model.card.no",
     "viz.surprise.guess",
@@ -246,6 +246,10 @@ MORE_MESSAGES = [
     "dropout must be in [0, 1), got 1.",
     "n_layer must be at most 24, got 30: choose a smaller n_layer.",
     "assets/x.safetensors was not found: this model is untrained (random weights).",
+    "The probe sentence has character(s) the training text does not contain: 'ñ', 'é'. Remove them, or leave the probe empty to use the start of the training text.",
+    "The probe sentence has 2 token(s); it needs at least 3. Type a longer one, or leave it empty to use the start of the training text.",
+    "The probe sentence is 1,001 characters; the limit is 1,000. Use a shorter probe sentence.",
+    "The probe sentence must be text, got int.",
 ]
 
 

@@ -46,6 +46,16 @@ def test_one_panel_per_metric_and_one_line_per_head_in_each():
     assert all(list(fig.layout[f"yaxis{'' if k == 0 else k + 1}"].range) == [-0.03, 1.03] for k in range(4))
 
 
+def test_on_a_phone_the_panels_stack_one_under_another():
+    def x_domains(fig):
+        return sorted({tuple(fig.layout[f"xaxis{'' if k == 0 else k + 1}"].domain) for k in range(4)})
+
+    assert len(x_domains(head_metrics_figure([1, 2, 3], metrics(), width_px=1200))) == 2  # two columns
+    narrow = head_metrics_figure([1, 2, 3], metrics(), width_px=390)
+    assert x_domains(narrow) == [(0.0, 1.0)]  # one column, the full width
+    assert narrow.layout.height > head_metrics_figure([1, 2, 3], metrics()).layout.height
+
+
 def test_every_visible_string_is_in_the_language_asked_for():
     fig = head_metrics_figure([1, 2, 3], metrics(), lang="es")
     titles = {text(f"viz.metrics.{name}", "es") for name in ("entropy", "previous", "first", "itself")}

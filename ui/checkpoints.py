@@ -1,9 +1,9 @@
 """Checkpoints in and out of the app, and the model card that describes a model.
 
 Uploads are checked in this order, each with a message saying what to change: the name
-ends in .safetensors, the size is under MAX_UPLOAD_BYTES, gpt.load accepts it (safetensors
-holds no code, so nothing in the file is ever executed), and the model is under the
-parameter cap.
+ends in .safetensors, the size is under MAX_UPLOAD_BYTES, gpt.checkpoint.load_checkpoint
+accepts it (safetensors holds no code, so nothing in the file is ever executed), and the model
+is under the parameter cap. A checkpoint's attention timeline comes back with its model.
 """
 
 from __future__ import annotations
@@ -15,9 +15,8 @@ from pathlib import Path
 
 import torch
 
-import gpt
 from gpt import GPT, GPTConfig, make_tokenizer
-from gpt.checkpoint import read_header
+from gpt.checkpoint import load_checkpoint, read_header
 from gpt.data import text_snippet
 from gpt.device import resolve_device
 from locales import Message, text, translate_error
@@ -25,6 +24,7 @@ from locales import Message, text, translate_error
 from . import limits, threads
 from .generation import precision_text
 from .sessions import ModelHandle
+from .watch import record_of
 
 
 def load_bundled(path, corpus_text: str | None = None) -> ModelHandle:
@@ -36,12 +36,13 @@ def load_bundled(path, corpus_text: str | None = None) -> ModelHandle:
     device = resolve_device("auto")
     path = Path(path)
     if path.is_file():
-        model, tokenizer, meta = gpt.load(path, map_location=str(device))
+        checkpoint = load_checkpoint(path, map_location=str(device))
+        model, tokenizer, meta = checkpoint.model, checkpoint.tokenizer, checkpoint.meta
         if corpus_text:
             meta.setdefault("example", text_snippet(corpus_text))
         millions = model.num_parameters() / 1e6
         label = Message.of("model.label.bundled", name=path.name, kind=tokenizer.kind, millions=millions)
-        return ModelHandle.serving(model, tokenizer, meta, "bundled", label, path)
+        return ModelHandle.serving(model, tokenizer, meta, "bundled", label, path, record_of(checkpoint.timeline, tokenizer))
     tokenizer = make_tokenizer("char", corpus_text or "abcdefghijklmnopqrstuvwxyz ,.\n")
     torch.manual_seed(0)
     model = GPT(GPTConfig(vocab_size=tokenizer.vocab_size, block_size=64, n_layer=2, n_head=4, n_embd=64)).to(device)
@@ -89,12 +90,13 @@ def load_upload(path) -> ModelHandle:
     path = check_upload(path)
     declared, _, _ = read_header(path)  # a file that is not a Mirador checkpoint is refused here, saying why
     check_shape(path.name, declared)
-    model, tokenizer, meta = gpt.load(path, map_location=str(resolve_device("auto")))
+    checkpoint = load_checkpoint(path, map_location=str(resolve_device("auto")))  # its attention timeline too, if saved
+    model, tokenizer, meta = checkpoint.model, checkpoint.tokenizer, checkpoint.meta
     check_shape(path.name, model.config)
     params = model.num_parameters()
     name = path.name if len(path.name) <= 60 else path.name[:57] + "..."
     label = Message.of("model.label.uploaded", name=name, kind=tokenizer.kind, millions=params / 1e6)
-    return ModelHandle.serving(model, tokenizer, meta, "uploaded", label, None)
+    return ModelHandle.serving(model, tokenizer, meta, "uploaded", label, None, record_of(checkpoint.timeline, tokenizer))
 
 
 def read_text_upload(path) -> str:
@@ -163,6 +165,33 @@ def _meta_value(key: str, value, lang: str):
     return value
 
 
+def _number(value) -> str:
+    return f"{value:.3f}" if isinstance(value, (int, float)) and not isinstance(value, bool) else "—"
+
+
+def _checkpoint_rows(meta: dict, lang: str) -> dict:
+    """The best and the last weights of the run, each with its step and val loss, the kept one
+    marked; and the overfitting warning when the run ended overfitting. Empty for a model whose
+    run did not record both (an older checkpoint, one trained without validation text)."""
+    best_step, last_step = meta.get("best_step"), meta.get("steps")
+    if not isinstance(best_step, int) or not isinstance(last_step, int) or meta.get("kept") not in ("best", "last"):
+        return {}
+
+    def row(which: str, step: int, val) -> str:
+        key = "model.card.checkpoint.kept" if meta["kept"] == which else "model.card.checkpoint"
+        return text(key, lang, step=step, val=_number(val))
+
+    rows = {"best": row("best", best_step, meta.get("best_val_loss")), "last": row("last", last_step, meta.get("last_val_loss"))}
+    if meta.get("overfitting") is True:
+        rows["overfitting"] = text("model.card.overfitting.value", lang)
+    return rows
+
+
+# Labels of the rows _checkpoint_rows writes, and the metadata rows they stand for.
+_CHECKPOINT_LABELS = {"best": "model.card.best", "last": "model.card.last", "overfitting": "model.card.overfitting"}
+_REPLACED = ("kept", "best_step", "val_loss", "last_val_loss")
+
+
 def model_card(handle: ModelHandle, lang: str = "en") -> str:
     """HTML describing the model: where it came from, its shape, tokenizer, device, metrics.
 
@@ -190,11 +219,13 @@ def model_card(handle: ModelHandle, lang: str = "en") -> str:
         (text("model.card.precision", lang), precision),
         (text("model.card.generation", lang), precision_text(handle.model, lang)),
     ]
-    training = [
-        (text(f"model.card.field.{key}", lang), _meta_value(key, meta[key], lang))
-        for key in CARD_TRAINING_FIELDS
-        if meta.get(key) is not None
-    ]
+    checkpoints = _checkpoint_rows(meta, lang)
+    training = []
+    for key in CARD_TRAINING_FIELDS:
+        if checkpoints and key == "kept":  # the best and the last weights in two rows, in its place
+            training += [(text(_CHECKPOINT_LABELS[row], lang), value) for row, value in checkpoints.items()]
+        elif not (checkpoints and key in _REPLACED) and meta.get(key) is not None:
+            training.append((text(f"model.card.field.{key}", lang), _meta_value(key, meta[key], lang)))
 
     def table(pairs) -> str:
         cells = "".join(

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-from . import generation, limits, threads
+from . import generation, limits, threads, watch
 from .context import AppContext
 from .errors import user_errors
 from .gpu import on_gpu
@@ -34,6 +34,7 @@ def build(ctx: AppContext) -> GenerateTab:
                     max_lines=8,
                     elem_id="prompt",
                 )
+                prompt_surprise = gr.HTML(elem_id="prompt-surprise")
                 max_new_tokens = gr.Slider(0, limits.MAX_NEW_TOKENS, value=300, step=10, label="max_new_tokens")
                 temperature = gr.Slider(
                     0.0,
@@ -85,15 +86,30 @@ def build(ctx: AppContext) -> GenerateTab:
         return draw_next_tokens(text, max_new_tokens, temperature, top_k, top_p, seed, request)
 
     @on_gpu(duration=30)
-    def redraw_next_tokens(text, max_new_tokens, temperature, top_k, top_p, seed, request: gr.Request = None):
-        """The figure again, in the page's language (after a switch): only once a text was generated,
-        and never a toast, since it runs without anyone asking."""
+    def redraw_next_tokens(text, max_new_tokens, temperature, top_k, top_p, seed, prompt, request: gr.Request = None):
+        """The figure and the prompt's surprise again, in the page's language (after a switch): only once
+        a text was generated, and never a toast, since it runs without anyone asking."""
         if not text:
+            return gr.skip(), gr.skip()
+        try:
+            bars = draw_next_tokens(text, max_new_tokens, temperature, top_k, top_p, seed, request)
+        except ValueError:
+            bars = gr.skip()
+        return bars, prompt_strip(prompt, request)
+
+    def prompt_strip(prompt, request):
+        """The prompt's tokens coloured by the model's surprise; never a toast (it runs after a
+        generation, whose own errors are said once)."""
+        if not isinstance(prompt, str) or not prompt:
             return gr.skip()
         try:
-            return draw_next_tokens(text, max_new_tokens, temperature, top_k, top_p, seed, request)
+            return watch.prompt_strip(ctx.registry.model(session_id(request)), prompt, language(request))
         except ValueError:
             return gr.skip()
+
+    @on_gpu(duration=30)
+    def surprise_of(prompt, request: gr.Request = None):
+        return prompt_strip(prompt, request)
 
     inference = dict(concurrency_id="inference", concurrency_limit=threads.INFERENCE_CONCURRENCY)
     event = gr.on(
@@ -115,12 +131,21 @@ def build(ctx: AppContext) -> GenerateTab:
         show_progress="hidden",
         **inference,
     )
+    event.success(
+        surprise_of,
+        prompt,
+        prompt_surprise,
+        api_visibility="private",
+        preprocess=False,
+        show_progress="hidden",
+        **inference,
+    )
     stop.click(None, cancels=[event])
     reseed.click(lambda: random.randrange(generation.MAX_SEED), None, seed, api_visibility="private", queue=False)
     relabel = dict(
         fn=redraw_next_tokens,
-        inputs=[output, *settings_inputs],
-        outputs=bars,
+        inputs=[output, *settings_inputs, prompt],
+        outputs=[bars, prompt_surprise],
         api_visibility="private",
         preprocess=False,
         show_progress="hidden",

@@ -37,14 +37,15 @@ class ModelHandle:
     path: Path | None = None  # checkpoint file a user can download
     example: str = DEFAULT_SENTENCE  # a sentence this model can encode: where its views start
     prompt: str = DEFAULT_PROMPT  # a prompt this model can encode
+    watch: object | None = None  # ui.watch.WatchRecord: how it learned (its attention timeline), if recorded
 
     @classmethod
-    def serving(cls, model, tokenizer, meta, origin, label, path=None) -> "ModelHandle":
+    def serving(cls, model, tokenizer, meta, origin, label, path=None, watch=None) -> "ModelHandle":
         model.eval()
         model.requires_grad_(False)
         meta = dict(meta or {})
         example, prompt = example_sentence(tokenizer, meta), example_prompt(tokenizer, meta)
-        return cls(model, tokenizer, meta, origin, label, Path(path) if path else None, example, prompt)
+        return cls(model, tokenizer, meta, origin, label, Path(path) if path else None, example, prompt, watch)
 
     def name(self, lang: str = "en") -> str:
         """The model's label, in lang."""

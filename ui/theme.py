@@ -62,10 +62,57 @@ table.card { border-collapse: collapse; width: 100%; font-size: 0.95em; }
 table.card th { text-align: left; font-weight: 600; padding: 0.25em 0.8em 0.25em 0; vertical-align: top; width: 34%; }
 table.card td { padding: 0.25em 0; white-space: pre-wrap; overflow-wrap: anywhere; }
 #model-card h4 { margin: 1em 0 0.3em; }
+/* Watching it learn (ui/watch.py): captions, the surprise strips, the heads' tags. */
+.watch-caption { font-size: 0.9em; color: var(--body-text-color-subdued); margin: 0.2em 0 0.3em; }
+.watch-note { color: var(--body-text-color-subdued); }
+.surprise-strip .tok { border-color: transparent; }
+.head-tags { line-height: 2; }
+.head-tag {
+  display: inline-block; padding: 0 0.5em; margin: 0 0.3em 0.3em 0; border-radius: 4px; font-size: 0.9em;
+  border: 1px solid var(--border-color-primary); background: var(--background-fill-secondary);
+}
+.head-tag.tag-previous-token { background: #dbeafe; border-color: #93c5fd; color: #1e3a8a; }
+.head-tag.tag-first-token { background: #fef3c7; border-color: #fcd34d; color: #78350f; }
+.head-tag.tag-self { background: #dcfce7; border-color: #86efac; color: #14532d; }
+.head-tag.tag-broad { background: #f3e8ff; border-color: #d8b4fe; color: #581c87; }
 """
 
+# The surprise strips' tooltips (the model's top guesses for a token): the browser's own tooltip
+# of a title never shows on a touch screen, so hovering or tapping a token shows its text in a
+# box of our own instead (its title moves to data-tip, so the two never show at once).
 HEAD = """<style>
 @media (max-width: 640px) {
   .gradio-container .main.app { padding-left: 8px !important; padding-right: 8px !important; }
 }
-</style>"""
+.surprise-tip {
+  position: fixed; z-index: 1000; max-width: min(320px, 90vw); padding: 6px 9px; border-radius: 6px;
+  background: #1f2937; color: #f9fafb; font: 13px/1.45 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace;
+  white-space: pre-wrap; pointer-events: none; box-shadow: 0 2px 8px rgba(0, 0, 0, 0.25);
+}
+</style>
+<script>
+(() => {
+  let tip = null;
+  const hide = () => { if (tip) tip.remove(); };
+  const show = (token) => {
+    if (token.title) { token.dataset.tip = token.title; token.removeAttribute("title"); }
+    if (!token.dataset.tip) return hide();
+    tip = tip || Object.assign(document.createElement("div"), { className: "surprise-tip", role: "tooltip" });
+    tip.textContent = token.dataset.tip;
+    document.body.appendChild(tip);
+    const box = token.getBoundingClientRect(), size = tip.getBoundingClientRect();
+    const left = Math.max(4, Math.min(box.left, window.innerWidth - size.width - 4));
+    const below = box.bottom + 6 + size.height <= window.innerHeight;
+    tip.style.left = left + "px";
+    tip.style.top = (below ? box.bottom + 6 : Math.max(4, box.top - size.height - 6)) + "px";
+  };
+  const follow = (event) => {
+    const token = event.target.closest && event.target.closest(".surprise-strip .tok");
+    token ? show(token) : hide();
+  };
+  // A mouse shows a token's tip while over it; a finger shows it with a tap, until the next tap.
+  document.addEventListener("pointerover", (event) => { if (event.pointerType === "mouse") follow(event); });
+  document.addEventListener("click", follow);
+  document.addEventListener("scroll", hide, true);
+})();
+</script>"""

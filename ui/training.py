@@ -30,10 +30,10 @@ from .sessions import ModelHandle, SessionRegistry
 from .train_form import TrainRequest
 from .training_feed import TrainingFeed, train_in_background
 from .training_queue import FINISHING, PREPARING, WAITING, TrainingJob, TrainingQueue
+from .watch import begin_record, choose_probe, record_evaluation, views
 
 UPDATE_INTERVAL_S = 0.5  # at most about two UI updates a second, plus one per evaluation
 SAMPLE_CHARS = 240  # length of the sample written at each evaluation
-PROBE = "ROMEO:\nBut soft, what light through yonder window breaks?"
 VALIDATION_FRACTION = 0.1
 
 
@@ -45,10 +45,12 @@ class Prepared:
     train_config: TrainConfig
     train_ids: torch.Tensor
     val_ids: torch.Tensor
+    probe_ids: list[int]  # the sentence whose attention the run records (ui/watch.py)
 
 
 def prepare(request: TrainRequest, timer: StepTimer) -> Prepared:
-    """Tokenize the text and build the model's config, refusing shapes over the caps."""
+    """Tokenize the text and build the model's config, refusing shapes over the caps and a probe
+    sentence the tokenizer cannot encode."""
     s = request.settings
     tokenizer = make_tokenizer(s.tokenizer, request.text)
     config = s.model_config(tokenizer.vocab_size)
@@ -62,9 +64,11 @@ def prepare(request: TrainRequest, timer: StepTimer) -> Prepared:
             f"This model would have {config.num_parameters:,} parameters; the limit is {limits.MAX_PARAMETERS:,}. "
             f"Lower n_layer or n_embd{hint}."
         )
-    train_ids, val_ids = split_ids(tokenizer.encode(request.text), s.block_size, VALIDATION_FRACTION)
+    ids = tokenizer.encode(request.text)
+    probe_ids = choose_probe(tokenizer, request.probe, ids, s.block_size)
+    train_ids, val_ids = split_ids(ids, s.block_size, VALIDATION_FRACTION)
     train_config = s.train_config(step_seconds=timer.seconds(config, s.batch_size), device=timer.device.type)
-    return Prepared(request, tokenizer, config, train_config, train_ids, val_ids)
+    return Prepared(request, tokenizer, config, train_config, train_ids, val_ids, probe_ids)
 
 
 # --- the run ---------------------------------------------------------------------------------
@@ -83,6 +87,8 @@ class TrainUpdate:
     model: object | None = None  # from run_on_device: the trained model, on its last update
     event: object | None = None  # from run_on_device: the TrainEvent that ended the run, with the model
     meta: dict | None = None  # from run_on_device: what the checkpoint records about the run, with the model
+    watch: object | None = None  # ui.watch.WatchRecord of the run, when it changed (the replay reads it)
+    views: object | None = None  # ui.watch.WatchViews: head metrics, head tags, surprise strip, when they changed
 
 
 @dataclass
@@ -151,18 +157,28 @@ def train(
             yield TrainUpdate(status=text("train.status.cancelled", lang), finished=True)
             return
         for update in run_on_device(job, prepared, lang):
+            if update.watch is not None:
+                job.watch = update.watch  # the Train tab's replay reads it while the run trains
             if update.model is not None:  # the last update: hand the model to the session
                 job.finish()
-                handle = _hand_over(registry, job, prepared, update.model, update.meta)
+                handle = _hand_over(registry, job, prepared, update.model, update.meta, update.watch)
                 status = update.status if handle else text("train.status.discarded", lang)
                 update = TrainUpdate(
-                    status, update.loss, update.samples, update.attention, finished=True, handle=handle
+                    status, update.loss, update.samples, update.attention, finished=True, handle=handle,
+                    watch=update.watch, views=update.views,
                 )
             yield update
     finally:
         queue.leave(job)
         registry.end_job(sid, job)
         release_memory()
+
+
+def _overfitting(event, lang: str = "en") -> str:
+    """The warning, when validation has risen for 3 evaluations in a row while training improved."""
+    if not event.overfitting or event.best_step is None:
+        return ""
+    return text("train.status.overfitting", lang, step=event.best_step, val=event.best_val_loss)
 
 
 def _status(event, settings: TrainingSettings, lang: str = "en") -> str:
@@ -181,7 +197,7 @@ def _status(event, settings: TrainingSettings, lang: str = "en") -> str:
         left=left,
         device=event.device.upper(),
         precision=event.precision,
-    )
+    ) + _overfitting(event, lang)
 
 
 def _sample(model, tokenizer, training_text: str, step: int, val_loss, lang: str = "en") -> str:
@@ -197,14 +213,6 @@ def _sample(model, tokenizer, training_text: str, step: int, val_loss, lang: str
     else:
         header = text("train.sample.header_val", lang, step=step, val=val_loss)
     return header + "\n" + written.strip("\n")
-
-
-def _probe(tokenizer, training_text: str, block_size: int) -> list[int]:
-    try:
-        ids = tokenizer.encode(PROBE)
-    except ValueError:  # the char tokenizer never saw some of its characters
-        ids = tokenizer.encode(training_text[:64])
-    return ids[: min(block_size, 48)]
 
 
 @on_gpu(duration=int(limits.MAX_TRAIN_SECONDS) + 60)
@@ -224,9 +232,12 @@ def _run(job: TrainingJob, prepared: Prepared, lang: str):
     model = GPT(prepared.config)
     trainer = Trainer(model, prepared.train_ids, prepared.val_ids, prepared.train_config)
     job.attach(trainer)
-    probe_ids = _probe(tokenizer, request.text, prepared.config.block_size)
+    probe_ids = prepared.probe_ids
     probe_pieces = token_pieces(tokenizer, probe_ids)
     model_at_eval = GPT(prepared.config).eval()  # the page draws from this copy (ui/training_feed.py)
+    with threads.drawing():
+        record = begin_record(model, tokenizer, probe_ids, prepared.val_ids)  # the untrained model's attention: step 0
+        watched = views(record, lang, job.probe_width_px)
     history, attention, last_yield = _History(), None, 0.0
     event = None
     yield TrainUpdate(
@@ -238,6 +249,8 @@ def _run(job: TrainingJob, prepared: Prepared, lang: str):
             precision=trainer.precision,
         ),
         loss=history.figure(lang),
+        watch=record,
+        views=watched,
     )
     feed = TrainingFeed()
     steps = train_in_background(trainer, model, feed)
@@ -261,6 +274,7 @@ def _run(job: TrainingJob, prepared: Prepared, lang: str):
                 model_at_eval.load_state_dict(weights)
                 with threads.drawing():
                     history.samples.append(_sample(model_at_eval, tokenizer, request.text, at_eval.step, at_eval.val_loss, lang))
+                    record_evaluation(model_at_eval, record, tokenizer, at_eval.step)  # every evaluation's snapshot
                 samples = history.samples_text()
             if taken.evaluations:  # the figure of the newest evaluation only: older ones would be replaced at once
                 at_eval = taken.evaluations[-1][0]
@@ -268,6 +282,8 @@ def _run(job: TrainingJob, prepared: Prepared, lang: str):
                 with threads.drawing():
                     maps = attention_maps(model_at_eval, probe_ids)
                 attention = probe_figure(maps[layer], probe_pieces, layer, at_eval.step, job.probe_width_px, lang)
+                with threads.drawing():
+                    watched = views(record, lang, job.probe_width_px)  # the width tells a phone
             now = time.monotonic()
             if event is not None and (taken.evaluations or finished or now - last_yield >= UPDATE_INTERVAL_S):
                 last_yield = now
@@ -276,6 +292,8 @@ def _run(job: TrainingJob, prepared: Prepared, lang: str):
                     loss=history.figure(lang),
                     samples=samples,
                     attention=attention if taken.evaluations else None,
+                    watch=record if taken.evaluations else None,
+                    views=watched if taken.evaluations else None,
                 )
     finally:
         trainer.stop()  # the page went away mid-run (or the run is over): end the steps too
@@ -298,7 +316,7 @@ def _run(job: TrainingJob, prepared: Prepared, lang: str):
         loss=event.train_loss,
         val=text("train.status.val", lang, val=event.val_loss) if event.val_loss is not None else "",
         kept=kept,
-    )
+    ) + _overfitting(event, lang)
     yield TrainUpdate(
         status=status,
         loss=history.figure(lang),
@@ -306,6 +324,8 @@ def _run(job: TrainingJob, prepared: Prepared, lang: str):
         attention=attention,
         model=model,
         event=event,
+        watch=record,
+        views=watched,
         meta={
             **trainer.summary(event),
             "text": f"{len(request.text):,} characters",
@@ -314,13 +334,17 @@ def _run(job: TrainingJob, prepared: Prepared, lang: str):
     )
 
 
-def _hand_over(registry: SessionRegistry, job: TrainingJob, prepared: Prepared, model, meta: dict) -> ModelHandle | None:
+def _hand_over(
+    registry: SessionRegistry, job: TrainingJob, prepared: Prepared, model, meta: dict, record=None
+) -> ModelHandle | None:
+    """The trained model becomes the session's, its checkpoint (with the attention timeline of the
+    run's record) ready to download."""
     if job.abandoned:
         return None
     kind, millions = prepared.request.settings.tokenizer, prepared.config.num_parameters / 1e6
     label = Message.of("model.label.trained", kind=kind, millions=millions, steps=meta["steps"])
     path = registry.directory(job.sid) / f"mirador-{kind}-{int(time.time())}.safetensors"
-    save(path, model, prepared.tokenizer, meta)
-    handle = ModelHandle.serving(model, prepared.tokenizer, meta, "trained", label, path)
+    save(path, model, prepared.tokenizer, meta, timeline=record.timeline if record is not None else None)
+    handle = ModelHandle.serving(model, prepared.tokenizer, meta, "trained", label, path, watch=record)
     registry.set_model(job.sid, handle)
     return handle

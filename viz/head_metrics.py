@@ -20,11 +20,12 @@ from locales import text
 
 from .arrays import to_float32
 from .grid import cell_axes, cell_title, grid_cells
+from .attention import NARROW_PX
 from .layout import base_layout
 
 PANELS = ("entropy", "previous", "first", "itself")  # gpt.head_metrics' names, each titled in locales
 HEAD_COLORS = qualitative.Dark24  # 24 distinct colours, readable on white; more heads cycle
-N_COLS = 2
+N_COLS = 2  # panels side by side; one under another on a narrow screen (a phone), where two titles collide
 
 
 def _metric_arrays(steps: Sequence[int], metrics: Mapping[str, Any]) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -47,20 +48,23 @@ def head_metrics_figure(
     steps: Sequence[int],
     metrics: Mapping[str, Any],
     lang: str = "en",
+    width_px: int | None = None,
 ) -> go.Figure:
     """Small multiples of head metrics against training step.
 
     steps: (S,) the snapshot steps; metrics: name -> (S, n_layer, n_head) tensor or array, in
     panel order, e.g. gpt.head_metrics(timeline.maps).as_dict(); a panel is titled from locales
-    (an unknown metric by its name).
+    (an unknown metric by its name). width_px: the figure's width, when the page told it.
     """
     x, arrays = _metric_arrays(steps, metrics)
     titles = {name: text(f"viz.metrics.{name}", lang) for name in PANELS}
     x_title, head_name = text("viz.metrics.step", lang), text("viz.metrics.head", lang)
     n_layer, n_head = next(iter(arrays.values())).shape[1:]
-    n_cols = min(N_COLS, len(arrays))
+    narrow = width_px is not None and width_px < NARROW_PX
+    n_cols = 1 if narrow else min(N_COLS, len(arrays))
     n_rows = -(-len(arrays) // n_cols)
-    row_px, v_gap_px, legend_px = 210, 50, 30 * (1 + n_layer * n_head // 8)  # legend: ~8 heads a line
+    per_line = 2 if narrow else 8  # heads in a line of the legend, about
+    row_px, v_gap_px, legend_px = 210, 50, 30 * (1 + n_layer * n_head // per_line)
     plot_px = n_rows * row_px + (n_rows - 1) * v_gap_px
     cells = grid_cells(len(arrays), n_cols, plot_px, h_gap=0.08, v_gap_px=v_gap_px)
     layout = base_layout(text("viz.metrics.title", lang), height=plot_px + 130 + legend_px, margin=dict(t=80, b=50 + legend_px))
