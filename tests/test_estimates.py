@@ -36,6 +36,8 @@ DRAW = DrawCosts(
     probe_per_head_s=0.002,
     loss_figure_s=0.01,
     tokenize_s={"char": (0.001, 3e-8), "bpe": (0.05, 3e-7)},
+    watch_fixed_s=0.02,
+    watch_per_head_s=0.002,
 )
 CHARS = 1_000_000
 CHAR_VOCAB, BPE_VOCAB = 65, 11_901

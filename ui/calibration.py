@@ -20,10 +20,11 @@ This module times six references side by side, once per process, cheaply (about 
 2-core CPU) and in a thread of its own from the app's start (StepTimer.warm_up): one and three
 layers with almost no tokens, two layers with almost no tokens and a big vocabulary, two layers
 with a typical batch, the same tokens in a four times longer context, and one layer with a typical
-batch and a big vocabulary. Six step times, six unknowns: solved as a linear system. Mid-run, as the app does at its evaluations, it also
-times a forward batch (what a loss estimate is made of) and tokens generated within and past the
-context window (the sample written at each evaluation); and once for all, the figures the Train
-tab draws and tokenizing text.
+batch and a big vocabulary. Six step times, six unknowns: solved as a linear system. Mid-run, as
+the app does at its evaluations, it also times a forward batch (what a loss estimate is made of)
+and tokens generated within and past the context window (the sample written at each evaluation);
+and once for all, the figures the Train tab draws, what ui/watch.py records and draws at each
+evaluation, and tokenizing text.
 
 A run's pieces are timed under its own conditions: the thread count ui/threads.py's policy gives
 a training that starts now, and the precision its width gets (gpt/device.py resolve_precision:
@@ -134,6 +135,8 @@ class DrawCosts:
     probe_per_head_s: float
     loss_figure_s: float  # the loss curve, redrawn at every UI update
     tokenize_s: dict  # tokenizer kind -> (fixed, per character) seconds to build it on a text and encode the text
+    watch_fixed_s: float  # an evaluation's recording and views (ui/watch.py): snapshot, surprise strip, head metrics
+    watch_per_head_s: float  # ... per head of every layer
 
     def probe_s(self, n_head: int) -> float:
         return self.probe_fixed_s + self.probe_per_head_s * n_head
@@ -141,6 +144,9 @@ class DrawCosts:
     def tokenizing_s(self, kind: str, chars: int) -> float:
         fixed, per_char = self.tokenize_s[kind]
         return fixed + per_char * chars
+
+    def watch_s(self, config: GPTConfig) -> float:
+        return self.watch_fixed_s + self.watch_per_head_s * config.n_layer * config.n_head
 
 
 class StepTimer:
@@ -394,4 +400,21 @@ def _time_drawing() -> DrawCosts:
         short, long = (seconds(lambda n=n: make_tokenizer(kind, corpus[:n]).encode(corpus[:n])) for n in TOKENIZE_CHARS)
         per_char = max(0.0, long - short) / (TOKENIZE_CHARS[1] - TOKENIZE_CHARS[0])
         tokenize[kind] = (max(0.0, short - per_char * TOKENIZE_CHARS[0]), per_char)
-    return DrawCosts(max(0.0, two - 2 * per_head), per_head, loss, tokenize)
+    # What ui/watch.py records and draws at each evaluation, for 2x2 and 4x4 heads, on one thread
+    # as threads.drawing() gives it.
+    tokenizer = make_tokenizer("char", corpus[:20_000])
+    ids = tokenizer.encode(corpus[:2_000])
+
+    def watch(n_layer: int, n_head: int) -> float:
+        from .watch import begin_record, record_evaluation, views
+
+        config = GPTConfig(vocab_size=tokenizer.vocab_size, block_size=64, n_layer=n_layer, n_head=n_head, n_embd=64)
+        model = GPT(config).eval()
+        record = begin_record(model, tokenizer, ids[:48], torch.tensor(ids))
+        return seconds(lambda: (record_evaluation(model, record, tokenizer, 1), views(record)))
+
+    small, big = _with_threads(threads.INFER_THREADS, lambda: (watch(2, 2), watch(4, 4)))
+    watch_per_head = max(0.0, big - small) / 12
+    return DrawCosts(
+        max(0.0, two - 2 * per_head), per_head, loss, tokenize, max(0.0, small - 4 * watch_per_head), watch_per_head
+    )

@@ -9,7 +9,9 @@ their own, and the page's side, which shows what they did. On the user's clock i
                   validation and the training text: 2 x eval_iters forward batches
   + reports       what the page shows of each evaluation: a sample of SAMPLE_CHARS characters,
                   generated one token at a time (the whole window recomputed for each token once
-                  the text is longer than the context), and the probe's attention figure
+                  the text is longer than the context), the probe's attention figure, and what
+                  ui/watch.py records and draws (the attention snapshot, the surprise strip, the
+                  head metrics)
   + updates       the loss curve, redrawn at most every UPDATE_INTERVAL_S and at each evaluation
 
 The reports and updates run beside the steps, on a copy of the weights, yet on a CPU they still
@@ -121,7 +123,11 @@ def estimate_run(timer: StepTimer, settings: TrainingSettings, vocab_size: int, 
     # The evaluations' spacing and size, as the run will decide them from the same step estimate.
     plan = settings.train_config(step_seconds=timer.seconds(config, batch), device=timer.device.type)
     evaluation = EVALUATED_TEXTS * plan.eval_iters * costs.forward_s(config, batch)
-    report = _sample_s(costs, config, sample_tokens(settings.tokenizer)) + _probe_s(costs, draw, config)
+    report = (
+        _sample_s(costs, config, sample_tokens(settings.tokenizer))
+        + _probe_s(costs, draw, config)
+        + draw.watch_s(config)
+    )
     update = draw.loss_figure_s
     lost = REPORTS_ON_CLOCK
     # Between evaluations, the loss curve is redrawn once per UPDATE_INTERVAL_S (or per step, if slower).
@@ -135,7 +141,8 @@ def estimate_run(timer: StepTimer, settings: TrainingSettings, vocab_size: int, 
         steps // plan.eval_interval + 1 if steps < settings.max_steps else evaluations_in(steps, plan.eval_interval)
     )
     updates = 2 + steps // steps_per_update + evaluations  # the first and last, between steps, at evaluations
-    startup = costs.first_step_extra_s + draw.tokenizing_s(settings.tokenizer, text_chars)
+    # Before the first step: the text tokenized, the untrained model's attention recorded and drawn.
+    startup = costs.first_step_extra_s + draw.tokenizing_s(settings.tokenizer, text_chars) + draw.watch_s(config)
     return RunEstimate(
         step_s=step,
         max_steps=settings.max_steps,
