@@ -204,7 +204,7 @@ def calibration_note(costs: dict) -> str:
     def one(precision, c):
         return (
             f"{precision}: fixed {c['fixed_s'] * 1e3:.1f} ms + {c['per_layer_s'] * 1e3:.2f} ms/layer + {c['per_parameter_s'] * 1e9:.2f}/parameter, "
-            f"{c['flops_per_s'] / 1e9:.0f} GFLOP/s (attention {c['attention_flops_per_s'] / 1e9:.0f}), {c['per_logit_s'] * 1e9:.1f}/logit; forward {c['forward_body']:.2f} of the body, "
+            f"{c['flops_per_s'] / 1e9:.0f} GFLOP/s (attention {c['attention_flops_per_s'] / 1e9:.0f}), {c['per_logit_s'] * 1e9:.1f}/logit in the cache, {c['per_logit_out_s'] * 1e9:.1f} out of it; forward {c['forward_body']:.2f} of the body, "
             f"{c['forward_logits']:.2f} of the logits; first step +{c['first_step_extra_s'] * 1e3:.0f} ms"
         )
 

@@ -13,14 +13,15 @@ products with weights (the LM head's included) at this machine's rate, the atten
 rate of its own), and a part per logit (one token's score for one vocabulary entry: the softmax, the
 loss and their gradients pass over all of them).
 A BPE vocabulary has thousands of entries, so the last two are most of a small BPE model's step,
-and a logits tensor that no longer fits in the processor's cache costs more per logit: the
-references are sized so that the big-vocabulary one does not fit either.
+and a logits tensor that no longer fits in the processor's cache costs more per logit: one
+reference's logits fit, another's do not.
 
 This module times six references side by side, once per process, cheaply (about a second on a
 2-core CPU) and in a thread of its own from the app's start (StepTimer.warm_up): one and three
 layers with almost no tokens, two layers with almost no tokens and a big vocabulary, two layers
-with a typical batch, the same tokens in a four times longer context, and one layer with a typical
-batch and a big vocabulary. Six step times, six unknowns: solved as a linear system. Mid-run, as
+with a typical batch, the same tokens in a four times longer context, and one layer with a big
+vocabulary and a batch whose logits overflow the cache, then one whose logits fit. Seven step
+times, seven unknowns: solved as a linear system. Mid-run, as
 the app does at its evaluations, it also times a forward batch (what a loss estimate is made of)
 and tokens generated within and past the context window (the sample written at each evaluation);
 and once for all, the figures the Train tab draws, what ui/watch.py records and draws at each
@@ -34,6 +35,7 @@ on its own, the first time an estimate needs it.
 
 from __future__ import annotations
 
+import math
 import statistics
 import threading
 import time
@@ -52,11 +54,12 @@ from . import threads
 STEPS_TIMED = 3  # per reference, after one untimed step that pays one-off costs
 FEW = (1, 8)  # (batch, block): a step with almost no arithmetic
 TYPICAL = (16, 64)  # (batch, block): a step whose arithmetic outweighs its fixed costs
-# A char vocabulary, and one the size of GPT-2 BPE's pieces in an English text of a megabyte. The
-# big-vocabulary reference's logits (50 MB in float32) overflow the processor's cache, as a BPE
-# model's do: within the cache a logit costs about half as much (measured on a 2-core EPYC).
+# A char vocabulary, and one the size of GPT-2 BPE's pieces in an English text of a megabyte.
 SMALL_VOCAB, BIG_VOCAB = 65, 12_288
-LOGITS_HEAVY = TYPICAL  # (batch, block) of the big-vocabulary reference
+# A logit costs less while the logits fit in the processor's cache (about half, on a 2-core EPYC
+# with 32 MB of L3): two big-vocabulary references, one whose logits fit (12 MB in float32) and
+# one whose logits do not (50 MB); between them the cost is interpolated on the logits' count.
+LOGITS_IN_CACHE, LOGITS_OUT_OF_CACHE = (4, 64), TYPICAL  # (batch, block)
 TOKENS_GENERATED = 12  # timed within the context window (half as many past it)
 TOKENIZE_CHARS = (10_000, 100_000)  # of the bundled corpus, to time each tokenizer (a fixed part, a part per character)
 
@@ -90,7 +93,10 @@ class StepCosts:
     per_parameter_s: float  # per step and parameter (AdamW, clipping, weight copies)
     flops_per_s: float  # the products with weights
     attention_flops_per_s: float  # the attention's products
-    per_logit_s: float  # per token and vocabulary entry
+    per_logit_s: float  # per token and vocabulary entry, while the logits fit in the cache (up to logits_in_cache)
+    per_logit_out_s: float  # ... and once they do not (from logits_out_of_cache)
+    logits_in_cache: float
+    logits_out_of_cache: float
     forward_body: float  # a forward batch costs this fraction of a step's fixed, layer and arithmetic parts
     forward_logits: float  # ... and this fraction of its logits' part
     decode_per_layer_s: float  # one token generated within the window: a part per layer (launches)
@@ -107,7 +113,15 @@ class StepCosts:
             + attention_flops(config, batch_size) / self.attention_flops_per_s
         )
         parameters = self.per_parameter_s * config.num_parameters
-        return body, parameters, self.per_logit_s * logits(config, batch_size * config.block_size)
+        count = logits(config, batch_size * config.block_size)
+        return body, parameters, self.per_logit(count) * count
+
+    def per_logit(self, count: float) -> float:
+        """Seconds per logit of a step with `count` logits: the in-cache cost up to logits_in_cache,
+        the out-of-cache one from logits_out_of_cache, in between interpolated on log(count)."""
+        low, high = self.logits_in_cache, self.logits_out_of_cache
+        share = min(1.0, max(0.0, math.log(max(count, 1.0) / low) / math.log(high / low)))
+        return self.per_logit_s + share * (self.per_logit_out_s - self.per_logit_s)
 
     def step_s(self, config: GPTConfig, batch_size: int) -> float:
         return sum(self.parts(config, batch_size))
@@ -286,7 +300,7 @@ def _alternating(references: list, measure, rounds: int) -> list[list[float]]:
 
 
 def _time_steps(device: torch.device, precision: str, thread_count: int) -> StepCosts:
-    """Time the six references side by side and solve for StepCosts (see the module's docstring)."""
+    """Time the seven references side by side and solve for StepCosts (see the module's docstring)."""
     width = 64 if precision == "fp32" else 128  # bf16 is what CPUs give models from 128 wide
     batch, block = TYPICAL
     # (layers, width, vocabulary, (batch, block)); the last is narrow, so its logits dominate.
@@ -296,7 +310,8 @@ def _time_steps(device: torch.device, precision: str, thread_count: int) -> Step
         (2, width, BIG_VOCAB, FEW),
         (2, width, SMALL_VOCAB, TYPICAL),
         (2, width, SMALL_VOCAB, (batch // 4, block * 4)),  # the same tokens, 4x the context
-        (1, 64, BIG_VOCAB, LOGITS_HEAVY),
+        (1, 64, BIG_VOCAB, LOGITS_OUT_OF_CACHE),
+        (1, 64, BIG_VOCAB, LOGITS_IN_CACHE),
     ]
     configs = [
         GPTConfig(vocab_size=vocab, block_size=shape[1], n_layer=layers, n_head=4, n_embd=w)
@@ -314,19 +329,16 @@ def _time_steps(device: torch.device, precision: str, thread_count: int) -> Step
         for r in references:
             r.close()
     # Each step: fixed + layers x per_layer + parameters x per_parameter + weight FLOPs / rate
-    # + attention FLOPs / attention rate + logits x per_logit.
-    rows = [
-        [
-            1.0,
-            c.n_layer,
-            c.num_parameters,
-            weight_flops(c, shape[-1][0]),
-            attention_flops(c, shape[-1][0]),
-            logits(c, shape[-1][0] * shape[-1][1]),
-        ]
-        for c, shape in zip(configs, shapes)
-    ]
-    fixed, per_layer, per_parameter, seconds_per_flop, seconds_per_attention_flop, per_logit = _solve(rows, steps)
+    # + attention FLOPs / attention rate + logits x per_logit (in the cache, or out of it: only the
+    # sixth reference's logits overflow it).
+    rows = []
+    for i, (c, shape) in enumerate(zip(configs, shapes)):
+        count = logits(c, shape[-1][0] * shape[-1][1])
+        out = i == 5
+        row = [1.0, c.n_layer, c.num_parameters, weight_flops(c, shape[-1][0]), attention_flops(c, shape[-1][0])]
+        rows.append(row + [0.0 if out else count, count if out else 0.0])
+    solved = _solve(rows, steps)
+    fixed, per_layer, per_parameter, seconds_per_flop, seconds_per_attention_flop, per_logit, per_logit_out = solved
     costs = StepCosts(
         precision=precision,
         threads=thread_count,
@@ -336,6 +348,9 @@ def _time_steps(device: torch.device, precision: str, thread_count: int) -> Step
         flops_per_s=1.0 / max(seconds_per_flop, 1e-15),
         attention_flops_per_s=1.0 / max(seconds_per_attention_flop, 1e-15),
         per_logit_s=per_logit,
+        per_logit_out_s=max(per_logit, per_logit_out),
+        logits_in_cache=logits(configs[6], LOGITS_IN_CACHE[0] * LOGITS_IN_CACHE[1]),
+        logits_out_of_cache=logits(configs[5], LOGITS_OUT_OF_CACHE[0] * LOGITS_OUT_OF_CACHE[1]),
         forward_body=1.0,
         forward_logits=1.0,
         decode_per_layer_s=0.0,
