@@ -4,10 +4,7 @@ checkpoint round trip, the best-model guard's status and card. Tiny models only;
 from __future__ import annotations
 
 import html
-import json
-import math
 import re
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest

@@ -19,8 +19,8 @@ from plotly.colors import qualitative
 from locales import text
 
 from .arrays import to_float32
-from .grid import cell_axes, cell_title, grid_cells
 from .attention import NARROW_PX
+from .grid import cell_axes, cell_title, grid_cells
 from .layout import base_layout
 
 PANELS = ("entropy", "previous", "first", "itself")  # gpt.head_metrics' names, each titled in locales
