@@ -253,9 +253,9 @@ def train_args(text: str, settings, watch_layer: int = 0) -> tuple:
 def train_kwargs(c, text: str, settings, watch_layer: int = 0) -> dict:
     """train_args by name, keeping only the parameters this server's /train has: an older commit of
     the app (a before/after benchmark) may have fewer form fields."""
-    from gpt.settings import FORM_FIELDS
+    from ui.train_form import API_FIELDS
 
-    names = ["text", *FORM_FIELDS, "watch_layer"]
+    names = ["text", *(name for name in API_FIELDS if name != "probe")]
     known = {p["parameter_name"] for p in c.view_api(print_info=False, return_format="dict")["named_endpoints"]["/train"]["parameters"]}
     return {name: value for name, value in zip(names, train_args(text, settings, watch_layer)) if name in known}
 
