@@ -47,6 +47,7 @@ from gpt import GPT, GPTConfig, TrainConfig, Trainer, make_tokenizer
 from gpt.device import CPU_BF16_MIN_WIDTH, resolve_device, resolve_precision
 
 from . import threads
+from .memory import release_memory
 
 # Each piece is timed a few times, the references in alternation, and the median kept: a burst of
 # other work on a shared machine then moves no estimate, while a machine busy all along slows the
@@ -208,6 +209,7 @@ class StepTimer:
             for precision in precisions:
                 self._timed(precision, self.threads())
             self.draw()
+            release_memory()  # the references' tensors are gone: give their pages back to the OS
 
         thread = threading.Thread(target=work, name="mirador-calibration", daemon=True)
         thread.start()
