@@ -170,13 +170,15 @@ def _grid(
     else:  # square maps: a row is as tall as a map is wide
         row_px = max(int((width_px - left - right) / n_cols * (1 - 0.03 * (n_cols - 1))), 60)
     v_gap_px = 34
-    top, bottom = 80, (100 if show else 30) + (50 if narrow else 0)
+    top, bottom = 80, (100 if show else 30) + (70 if narrow else 0)
     plot_px = n_rows * row_px + (n_rows - 1) * v_gap_px
     cells = grid_cells(n_head, n_cols, plot_px, h_gap=0.03, v_gap_px=v_gap_px)
 
     layout = base_layout(title, height=top + bottom + plot_px, margin=dict(l=left, r=right, t=top, b=bottom))
     if narrow:  # the colour bar under the maps, not beside them
-        coloraxis = dict(coloraxis, colorbar=dict(coloraxis["colorbar"], orientation="h", y=-0.02, yanchor="top", len=1.0))
+        # Below the bottom row's token labels (written upwards, up to ~70 px tall), not over them.
+        below = -((70 if show else 0) + 8) / plot_px
+        coloraxis = dict(coloraxis, colorbar=dict(coloraxis["colorbar"], orientation="h", y=below, yanchor="top", len=1.0))
     layout["coloraxis"] = coloraxis
     ticks = max(2, row_px // MIN_LABEL_PX)  # Plotly thins the labels to this many: they stay readable
     annotations, traces = [], []
