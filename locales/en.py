@@ -193,7 +193,7 @@ TEXTS = {
     "watch.tags": "head tags",
     "watch.surprise": "surprise",
     "watch.none": "No recording yet: train a model here (or upload one trained in Mirador) to replay how its heads formed.",
-    "watch.replay.title": "Every layer and head on the sentence, at step {step:,}",
+    "watch.replay.title": "Every layer and head, at step {step:,}",
     "watch.diff.title": "Layer {layer}: change in attention from step {before:,} to step {after:,}",
     "watch.tags.title": "What each head does at step {step:,} (a tag when one pattern holds at least 60% of its attention):",
     "watch.tag.previous-token": "looks at the previous token",

@@ -198,7 +198,7 @@ TEXTS = {
     "watch.tags": "etiquetas de las cabezas",
     "watch.surprise": "sorpresa",
     "watch.none": "Aún no hay registro: entrena aquí un modelo (o sube uno entrenado en Mirador) para volver a ver cómo se formaron sus cabezas.",
-    "watch.replay.title": "Todas las capas y cabezas sobre la frase, en el paso {step:,}",
+    "watch.replay.title": "Todas las capas y cabezas, en el paso {step:,}",
     "watch.diff.title": "Capa {layer}: cambio en la atención del paso {before:,} al paso {after:,}",
     "watch.tags.title": "Qué hace cada cabeza en el paso {step:,} (una etiqueta cuando un patrón reúne al menos el 60 % de su atención):",
     "watch.tag.previous-token": "mira el token anterior",

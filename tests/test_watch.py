@@ -134,7 +134,7 @@ def test_the_replay_shows_the_nearest_snapshot_and_the_diff_its_change():
                 p.add_(0.3 * torch.randn_like(p))
         watch.evaluation_views(model, record, tokenizer, step)
     grid = watch.replay_figure(record, 18, "en")
-    assert grid.layout.title.text == "Every layer and head on the sentence, at step 20"
+    assert grid.layout.title.text == "Every layer and head, at step 20"
     assert len(grid.data) == 2 * 2
     snapshot = watch.snapshot_at(record.timeline, 18)
     assert torch.allclose(attention_of(grid)[3], snapshot.maps[1, 1].float())
