@@ -25,7 +25,7 @@ from .gpu import on_gpu
 from .memory import release_memory
 from .sessions import SessionRegistry
 from .train_form import parse_field, parse_training_text
-from .training_queue import TrainingJob, TrainingQueue
+from .training_queue import TrainingJob, TrainingQueue, waiting_text
 
 # Seconds each stage trains (default gpt.ladder.DEFAULT_SECONDS): tests and demos set it shorter.
 SECONDS_VARIABLE = "MIRADOR_LADDER_SECONDS"
@@ -119,13 +119,7 @@ def run_ladder(registry: SessionRegistry, queue: TrainingQueue, sid: str, traini
         if not job.cancelled:  # in line: the text is tokenized and every stage checked against the caps
             ladder = Ladder(training_text, seconds, tokenizer, device, max_parameters=limits.MAX_PARAMETERS)
         for position in queue.wait_turn(job):
-            waiting = "train.status.waiting.one" if position == 1 else "train.status.waiting.many"
-            at_once = (
-                text("train.status.one_at_a_time", lang)
-                if queue.slots == 1
-                else text("train.status.at_a_time", lang, slots=queue.slots)
-            )
-            yield LadderUpdate(status=text(waiting, lang, count=position, at_once=at_once))
+            yield LadderUpdate(status=waiting_text(position, queue.slots, lang))
         if not job.start():
             yield LadderUpdate(status=text("ladder.status.cancelled", lang), finished=True)
             return

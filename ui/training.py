@@ -29,7 +29,7 @@ from .plan import StepTimer
 from .sessions import ModelHandle, SessionRegistry
 from .train_form import TrainRequest
 from .training_feed import TrainingFeed, train_in_background
-from .training_queue import FINISHING, PREPARING, WAITING, TrainingJob, TrainingQueue
+from .training_queue import FINISHING, PREPARING, WAITING, TrainingJob, TrainingQueue, waiting_text
 from .watch import begin_record, choose_probe, record_evaluation, views
 
 UPDATE_INTERVAL_S = 0.5  # at most about two UI updates a second, plus one per evaluation
@@ -146,13 +146,7 @@ def train(
         queue.join(job)  # refused at once when the line is full, before any work
         prepared = None if job.cancelled else prepare(request, timer)  # in line; its errors end the run
         for position in queue.wait_turn(job):
-            waiting = "train.status.waiting.one" if position == 1 else "train.status.waiting.many"
-            at_once = (
-                text("train.status.one_at_a_time", lang)
-                if queue.slots == 1
-                else text("train.status.at_a_time", lang, slots=queue.slots)
-            )
-            yield TrainUpdate(status=text(waiting, lang, count=position, at_once=at_once))
+            yield TrainUpdate(status=waiting_text(position, queue.slots, lang))
         if not job.start():
             yield TrainUpdate(status=text("train.status.cancelled", lang), finished=True)
             return

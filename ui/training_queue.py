@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass, field
 
 from gpt import Trainer
+from locales import text
 
 from . import limits, threads
 
@@ -163,3 +164,10 @@ class TrainingQueue:
             job.abandon()
         if stale:
             self._cond.notify_all()
+
+
+def waiting_text(position: int, slots: int, lang: str = "en") -> str:
+    """The status of a run waiting in line: how many are ahead, and how many run at once."""
+    waiting = "train.status.waiting.one" if position == 1 else "train.status.waiting.many"
+    at_once = text("train.status.one_at_a_time", lang) if slots == 1 else text("train.status.at_a_time", lang, slots=slots)
+    return text(waiting, lang, count=position, at_once=at_once)
