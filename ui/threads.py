@@ -153,6 +153,7 @@ def for_training() -> None:
 @contextmanager
 def _beside_training(kind: str):
     """One unit of model work of this kind: this thread gets INFER_THREADS while it is counted."""
+    global _last_request_end
     with _lock:
         _running[kind] += 1
     try:
@@ -160,21 +161,20 @@ def _beside_training(kind: str):
             torch.set_num_threads(INFER_THREADS)
         yield
     finally:
-        with _lock:
+        with _lock:  # one step: nobody may see the request gone without its end time
             _running[kind] -= 1
+            if kind == "request":
+                _last_request_end = time.monotonic()
 
 
 @contextmanager
 def inference():
     """Wrap a request's model work: this thread gets INFER_THREADS, and training knows a
     request is running until QUIET_S seconds after the block ends."""
-    global _last_request_end
     try:
         with _beside_training("request"):
             yield
     finally:
-        with _lock:
-            _last_request_end = time.monotonic()
         memory.trim_when_quiet()
 
 
