@@ -554,12 +554,30 @@ def test_memory_is_given_back_once_the_app_is_quiet_never_during_a_request(monke
         memory.trim_when_quiet()  # a session ended while a request runs
         time.sleep(0.3)
         assert trimmed == []
-    ended = time.monotonic()  # the request's end asks for a trim too
+    ended = threads.last_request_end()  # the request's end asks for a trim too
     deadline = ended + 10
     while not trimmed and time.monotonic() < deadline:
         time.sleep(0.01)
     time.sleep(0.2)
     assert len(trimmed) == 1 and trimmed[0] - ended >= 0.05  # once, after the quiet time
+
+
+def test_the_quiet_time_counts_from_the_last_request_end_not_from_the_last_ask(monkeypatch):
+    from ui import memory
+
+    monkeypatch.setattr(memory, "QUIET_S", 0.1)
+    monkeypatch.setattr(threads, "QUIET_S", 0.0)
+    trimmed = []
+    monkeypatch.setattr(memory, "release_memory", lambda: trimmed.append(time.monotonic()))
+    # A trim asked for during a request falls due just after it ended, before the request's own
+    # ask arrives (the race CI once hit): it must wait out the quiet time from that end.
+    with threads._beside_training("request"):
+        memory.trim_when_quiet()
+        time.sleep(0.08)
+    deadline = time.monotonic() + 10
+    while not trimmed and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert trimmed and trimmed[0] - threads.last_request_end() >= 0.1
 
 
 def test_a_request_that_fails_still_ends(monkeypatch):

@@ -60,9 +60,10 @@ def _trim_when_due() -> None:
                 _cond.wait(wait)
                 continue
             _due = None
-        if threads.requests_running() or threads.trainings_running():
-            with _cond:  # not quiet yet: look again later
-                _due = _due or time.monotonic() + QUIET_S
+        still_to_wait = QUIET_S - threads.quiet_for()
+        if still_to_wait > 0:  # something runs, or a request ended less than QUIET_S ago
+            with _cond:  # look again then; a newer request's end may already have set a later time
+                _due = max(_due or 0.0, time.monotonic() + min(still_to_wait, QUIET_S))
             continue
         release_memory()
         trims += 1

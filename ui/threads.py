@@ -105,6 +105,21 @@ def requests_running() -> bool:
         return _running["request"] > 0 or time.monotonic() - _last_request_end < QUIET_S
 
 
+def quiet_for() -> float:
+    """Seconds since the last request ended with none running and no training: 0 while
+    something runs (what memory.trim_when_quiet measures its quiet time from)."""
+    with _lock:
+        if _running["request"] > 0 or _running_trainings > 0:
+            return 0.0
+        return time.monotonic() - _last_request_end
+
+
+def last_request_end() -> float:
+    """When (time.monotonic) the last request ended; -inf before the first."""
+    with _lock:
+        return _last_request_end
+
+
 def trainings_running() -> int:
     with _lock:
         return _running_trainings
