@@ -40,14 +40,6 @@ EVALUATED_TEXTS = 2  # each evaluation estimates the loss on the validation text
 PROBE_TOKENS = 48  # the probe's attention maps show at most this many tokens
 
 
-def sample_tokens(tokenizer: str) -> int:
-    """Tokens in the sample written at each evaluation (ui/training.py's _sample: SAMPLE_CHARS
-    characters, about 4 per BPE token)."""
-    from .training import SAMPLE_CHARS  # ui/training.py imports this module's timer: import at call time
-
-    return SAMPLE_CHARS if tokenizer == "char" else SAMPLE_CHARS // 4
-
-
 def update_interval_s() -> float:
     from .training import UPDATE_INTERVAL_S
 
@@ -116,6 +108,8 @@ def evaluations_in(steps: int, eval_interval: int) -> int:
 def estimate_run(timer: StepTimer, settings: TrainingSettings, vocab_size: int, text_chars: int) -> RunEstimate:
     """The expected duration of a run of these settings on a text of text_chars characters whose
     vocabulary (for settings.tokenizer) has vocab_size tokens."""
+    from .training import sample_tokens  # ui/training.py imports this module (via ui/plan.py): at call time
+
     config = settings.model_config(vocab_size)
     costs, draw = timer.costs(config), timer.draw()
     batch = settings.batch_size

@@ -194,11 +194,16 @@ def _status(event, settings: TrainingSettings, lang: str = "en") -> str:
     ) + _overfitting(event, lang)
 
 
+def sample_tokens(tokenizer_kind: str) -> int:
+    """Tokens in the sample written at each evaluation: SAMPLE_CHARS characters, about 4 per BPE token."""
+    return SAMPLE_CHARS if tokenizer_kind == "char" else SAMPLE_CHARS // 4
+
+
 def _sample(model, tokenizer, training_text: str, step: int, val_loss, lang: str = "en") -> str:
     """A short continuation written by the model as it is now (fixed seed: only the model changes)."""
     start = "\n" if "\n" in training_text else training_text[0]
     ids = tokenizer.encode(start)
-    n_tokens = SAMPLE_CHARS if tokenizer.kind == "char" else SAMPLE_CHARS // 4
+    n_tokens = sample_tokens(tokenizer.kind)
     generator = torch.Generator().manual_seed(7)
     tokens = model.generate_stream(torch.tensor([ids]), n_tokens, temperature=0.8, generator=generator)
     written = "".join(text_pieces(tokenizer, (t[0, 0] for t in tokens), drop_incomplete=True))

@@ -21,7 +21,7 @@ from locales import text
 from .arrays import to_float32
 from .attention import NARROW_PX
 from .grid import cell_axes, cell_title, grid_cells
-from .layout import base_layout
+from .layout import base_layout, empty_note
 
 PANELS = ("entropy", "previous", "first", "itself")  # gpt.head_metrics' names, each titled in locales
 HEAD_COLORS = qualitative.Dark24  # 24 distinct colours, readable on white; more heads cycle
@@ -93,7 +93,6 @@ def head_metrics_figure(
                     hovertemplate=f"{label}<br>{x_title} %{{x}}<br>{panel_title}: %{{y:.3f}}<extra></extra>",
                 ))
     if x.size == 0:
-        annotations.append(dict(text=text("viz.metrics.empty", lang), x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
-                                font=dict(size=16, color="grey")))
+        annotations.append(empty_note(text("viz.metrics.empty", lang)))
     layout["annotations"] = annotations
     return go.Figure(data=traces, layout=layout)

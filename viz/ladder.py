@@ -17,7 +17,7 @@ from plotly.colors import sample_colorscale
 
 from locales import text
 
-from .layout import base_layout
+from .layout import base_layout, show_empty
 
 CSS = """
 .ladder-wrap { overflow-x: auto; max-width: 100%; }
@@ -96,14 +96,7 @@ def ladder_curves(curves: Sequence[Curve], total_stages: int, lang: str = "en") 
     layout["margin"]["b"] = 120
     layout["height"] = 480
     if not traces:
-        layout["xaxis"]["range"] = [0, 1]
-        layout["yaxis"]["range"] = [0, 1]
-        layout["annotations"] = [
-            dict(
-                text=text("viz.ladder.empty", lang), x=0.5, y=0.5, xref="paper", yref="paper",
-                showarrow=False, font=dict(size=15, color="grey"),
-            )
-        ]
+        show_empty(layout, text("viz.ladder.empty", lang))
     return go.Figure(data=traces, layout=layout)
 
 

@@ -32,6 +32,21 @@ def base_layout(title: str, height: int, margin: dict | None = None) -> dict:
     )
 
 
+def empty_note(message: str) -> dict:
+    """The grey centred line a figure shows while it has nothing to plot yet."""
+    return dict(
+        text=message, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False,
+        font=dict(size=FONT_SIZE + 4, color="grey"),
+    )
+
+
+def show_empty(layout: dict, message: str) -> None:
+    """Make a one-plot layout an empty figure: unit axes (not Plotly's default -1..6) and the note."""
+    layout["xaxis"]["range"] = [0, 1]
+    layout["yaxis"]["range"] = [0, 1]
+    layout["annotations"] = [empty_note(message)]
+
+
 def attention_coloraxis(lang: str = "en") -> dict:
     """One colour axis fixed to 0..1 so every head is on the same scale."""
     return dict(

@@ -15,7 +15,7 @@ import plotly.graph_objects as go
 from locales import text
 
 from .arrays import to_float32
-from .layout import base_layout
+from .layout import base_layout, show_empty
 
 
 def _series(steps: Sequence[int], losses: Any, name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -59,12 +59,5 @@ def loss_curve(
     layout["legend"] = dict(orientation="h", x=1.0, xanchor="right", y=1.02, yanchor="bottom")
     layout["hovermode"] = "x unified"
     if tx.size == 0 and vx.size == 0:
-        layout["xaxis"]["range"] = [0, 1]
-        layout["yaxis"]["range"] = [0, 1]
-        layout["annotations"] = [
-            dict(
-                text=text("viz.loss.empty", lang), x=0.5, y=0.5, xref="paper", yref="paper",
-                showarrow=False, font=dict(size=16, color="grey"),
-            )
-        ]
+        show_empty(layout, text("viz.loss.empty", lang))
     return go.Figure(data=traces, layout=layout)
