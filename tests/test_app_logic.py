@@ -3,8 +3,11 @@ uploads. Tiny models only; no server."""
 
 from __future__ import annotations
 
+import json
 import pickle
-import time
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -21,6 +24,7 @@ from ui import attention, checkpoints, generation, limits, plan, threads, train_
 from ui.errors import user_errors
 from ui.sessions import ModelHandle, SessionRegistry, session_id
 
+ROOT = Path(__file__).resolve().parent.parent
 TEXT = "ROMEO:\nBut soft, what light through yonder window breaks? It is the east, and <b>Juliet</b> is the sun.\n" * 4
 ABAB = "ab" * 200
 
@@ -543,41 +547,51 @@ def test_thread_policy_training_takes_every_core_until_a_request_runs(monkeypatc
         torch.set_num_threads(before)
 
 
-def test_memory_is_given_back_once_the_app_is_quiet_never_during_a_request(monkeypatch):
-    from ui import memory
+def quiet_trims(scenario: str) -> dict:
+    """Run a scenario of requests and trim asks in a fresh process and return what it measured.
 
-    monkeypatch.setattr(memory, "QUIET_S", 0.05)
-    monkeypatch.setattr(threads, "QUIET_S", 0.0)
-    trimmed = []
-    monkeypatch.setattr(memory, "release_memory", lambda: trimmed.append(time.monotonic()))
-    with threads.inference():
-        memory.trim_when_quiet()  # a session ended while a request runs
-        time.sleep(0.3)
-        assert trimmed == []
-    ended = threads.last_request_end()  # the request's end asks for a trim too
-    deadline = ended + 10
-    while not trimmed and time.monotonic() < deadline:
-        time.sleep(0.01)
-    time.sleep(0.2)
-    assert len(trimmed) == 1 and trimmed[0] - ended >= 0.05  # once, after the quiet time
+    The quiet-time trimmer is one per process, so in this one any other test's leftovers (a
+    streamed generation's generator closed by the garbage collector, an app's session ending) may
+    ask for a trim meanwhile. In the scenario: trimmed (times of the trims), QUIET_S = 0.1."""
+    setup = (
+        "import json, time\n"
+        "from ui import memory, threads\n"
+        "memory.QUIET_S, threads.QUIET_S, trimmed = 0.1, 0.0, []\n"
+        "memory.release_memory = lambda: trimmed.append(time.monotonic())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", setup + textwrap.dedent(scenario)], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def test_the_quiet_time_counts_from_the_last_request_end_not_from_the_last_ask(monkeypatch):
-    from ui import memory
+def test_memory_is_given_back_once_the_app_is_quiet_never_during_a_request():
+    seen = quiet_trims("""
+        with threads.inference():
+            memory.trim_when_quiet()  # a session ended while a request runs
+            time.sleep(0.5)
+            during = list(trimmed)
+        ended = threads.last_request_end()  # the request's end asks for a trim too
+        time.sleep(0.6)
+        print(json.dumps(dict(during=during, after=[t - ended for t in trimmed])))
+    """)
+    assert seen["during"] == []
+    assert len(seen["after"]) == 1 and seen["after"][0] >= 0.1  # once, after the quiet time
 
-    monkeypatch.setattr(memory, "QUIET_S", 0.1)
-    monkeypatch.setattr(threads, "QUIET_S", 0.0)
-    trimmed = []
-    monkeypatch.setattr(memory, "release_memory", lambda: trimmed.append(time.monotonic()))
+
+def test_the_quiet_time_counts_from_the_last_request_end_not_from_the_last_ask():
     # A trim asked for during a request falls due just after it ended, before the request's own
-    # ask arrives (the race CI once hit): it must wait out the quiet time from that end.
-    with threads._beside_training("request"):
-        memory.trim_when_quiet()
-        time.sleep(0.08)
-    deadline = time.monotonic() + 10
-    while not trimmed and time.monotonic() < deadline:
-        time.sleep(0.005)
-    assert trimmed and trimmed[0] - threads.last_request_end() >= 0.1
+    # ask arrives (a race CI once hit): it must wait out the quiet time from that end.
+    seen = quiet_trims("""
+        with threads._beside_training("request"):
+            memory.trim_when_quiet()
+            time.sleep(0.08)
+        ended = threads.last_request_end()
+        time.sleep(0.6)
+        print(json.dumps(dict(after=[t - ended for t in trimmed])))
+    """)
+    assert len(seen["after"]) == 1 and seen["after"][0] >= 0.1
 
 
 def test_a_request_that_fails_still_ends(monkeypatch):

@@ -4,6 +4,7 @@ checkpoint round trip, the best-model guard's status and card. Tiny models only;
 from __future__ import annotations
 
 import html
+import random
 import re
 from types import SimpleNamespace
 
@@ -231,6 +232,31 @@ def test_a_trained_model_keeps_its_timeline_through_download_and_upload(tmp_path
     assert uploaded.watch.strip is None  # the validation text is not in the file
     assert torch.equal(uploaded.watch.timeline.maps, record.timeline.maps)
     assert watch.replay_figure(uploaded.watch, 40).layout.title.text.endswith("at step 40")
+
+
+def test_when_the_best_weights_are_kept_the_views_show_them_not_the_last(tmp_path, timer):
+    # Random letters: nothing to learn that carries over to the validation text, so the validation
+    # loss is best early and the guard keeps an early step's weights.
+    rng = random.Random(0)
+    letters = "".join(rng.choice("abcdefgh") for _ in range(600))
+    model, tokenizer = tiny_model()
+    registry = SessionRegistry(default=ModelHandle.serving(model, tokenizer, {}, "bundled", "tiny"), workdir=tmp_path)
+    request = train_form.parse_request(
+        letters, probe="abcabc", tokenizer="char", n_layer=1, n_head=2, n_embd=64, block_size=16, max_steps=150,
+        batch_size=16, learning_rate=1e-2, dropout=0.0, time_budget_s=60, warmup_steps=2,
+    )
+    updates = list(training.train(registry, training_queue.TrainingQueue(slots=1), timer, "a", request))
+    last, meta = updates[-1], updates[-1].handle.meta
+    assert meta["kept"] == "best" and meta["best_step"] < meta["steps"] == 150
+    best = meta["best_step"]
+    kept = last.handle.model
+    record = last.handle.watch
+    # The surprise strip and the probe's attention are the kept model's, titled with its step.
+    assert record.strip.step == best and f"at step {best}:" in last.views.surprise
+    assert torch.allclose(record.strip.losses, token_losses(kept, record.val_ids), atol=1e-5)
+    assert last.attention.layout.title.text.endswith(f"step {best}")
+    maps = training.attention_maps(kept, record.timeline.probe_ids)[0]  # (H, T, T): layer 0's heads
+    assert torch.allclose(torch.stack(attention_of(last.attention)), maps.float(), atol=1e-5)
 
 
 def test_a_checkpoint_without_a_timeline_uploads_without_a_record(tmp_path):

@@ -30,7 +30,7 @@ from .sessions import ModelHandle, SessionRegistry
 from .train_form import TrainRequest
 from .training_feed import TrainingFeed, train_in_background
 from .training_queue import FINISHING, PREPARING, WAITING, TrainingJob, TrainingQueue, waiting_text
-from .watch import begin_record, choose_probe, record_evaluation, views
+from .watch import begin_record, choose_probe, measure_strip, record_evaluation, views
 
 UPDATE_INTERVAL_S = 0.5  # at most about two UI updates a second, plus one per evaluation
 SAMPLE_CHARS = 240  # length of the sample written at each evaluation
@@ -301,6 +301,14 @@ def _run(job: TrainingJob, prepared: Prepared, lang: str):
         yield TrainUpdate(status=text("train.status.not_started", lang), finished=True)
         return
     model.eval()
+    if event.restored_best:  # the kept weights are the best evaluation's: show what they do, not the last's
+        layer = min(max(job.watch_layer, 0), prepared.config.n_layer - 1)
+        with threads.drawing():
+            if len(record.val_ids) >= 2:
+                record.strip = measure_strip(model, tokenizer, record.val_ids, event.best_step)
+            maps = attention_maps(model, probe_ids)
+            watched = views(record, lang, job.probe_width_px)
+        attention = probe_figure(maps[layer], probe_pieces, layer, event.best_step, job.probe_width_px, lang)
     reason = event.stop_reason if event.stop_reason in ("stop", "time_budget") else "done"
     how = text(f"train.status.how.{reason}", lang)
     kept = (
