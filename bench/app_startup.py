@@ -5,7 +5,8 @@
 Starts `python app.py` in a subprocess on a free port (GRADIO_SERVER_PORT) and polls until
 a gradio_client /generate call succeeds (app_ready_s: from launch, interpreter start and
 imports included). Then measures the process's resident memory (psutil RSS, children
-included) once idle, and again after each of several new gradio_client sessions has
+included) once idle (the app using no CPU: the estimates' calibration, which starts with it in a
+thread of its own, is over), and again after each of several new gradio_client sessions has
 called /generate with the default model: the growth per session.
 """
 
@@ -62,11 +63,13 @@ def phases() -> dict:
 def run(quick: bool = False) -> Section:
     starts = 1 if quick else 3
     sessions = 3 if quick else 8
-    ready, idle, per_session, steps = [], [], [], []
+    ready, early, quiet_after, idle, per_session, steps = [], [], [], [], [], []
     for i in range(starts):
         with AppProcess(log_name="startup") as app:
             ready.append(app.ready_s)
             time.sleep(2.0)  # let start-up garbage settle
+            early.append(app.rss_mb())  # the estimates' calibration may still be running
+            quiet_after.append(2.0 + app.wait_quiet())
             idle.append(app.rss_mb())
             if i == 0:
                 base = app.rss_mb()
@@ -86,7 +89,9 @@ def run(quick: bool = False) -> Section:
     served = f"{model_note.name}" if model_note.is_file() else f"{model_note.name} is missing: the app served its untrained fallback model"
     section.notes += [
         f"Model served: {served}.",
-        f"Start-ups: {starts} (median; each: " + ", ".join(f"{s:.2f} s" for s in ready) + "). Idle RSS 2 s after ready: " + ", ".join(f"{m:.0f} MB" for m in idle) + ".",
+        f"Start-ups: {starts} (median; each: " + ", ".join(f"{s:.2f} s" for s in ready) + "). Idle RSS once the app does nothing (its start-up work in the background done, "
+        + ", ".join(f"{q:.0f}" for q in quiet_after) + " s after ready): " + ", ".join(f"{m:.0f} MB" for m in idle)
+        + "; 2 s after ready: " + ", ".join(f"{m:.0f} MB" for m in early) + ".",
         "RSS step per new session (MB): " + ", ".join(f"{s:+.1f}" for s in steps) + ".",
     ]
     if not quick:

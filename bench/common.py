@@ -329,6 +329,19 @@ class AppProcess:
         except OSError:
             return ""
 
+    def wait_quiet(self, busy_pct: float = 5.0, timeout_s: float = 120.0) -> float:
+        """Wait until the app does nothing (under busy_pct of one core over a second, twice in a
+        row): its start-up work in the background, such as the estimates' calibration, is over.
+        Returns the seconds waited."""
+        import psutil
+
+        proc, start, calm = psutil.Process(self.proc.pid), time.monotonic(), 0
+        proc.cpu_percent(None)
+        while calm < 2 and time.monotonic() - start < timeout_s:
+            time.sleep(1.0)
+            calm = calm + 1 if proc.cpu_percent(None) < busy_pct else 0
+        return time.monotonic() - start
+
     def rss_mb(self, children: bool = True) -> float:
         import psutil
 
