@@ -63,7 +63,7 @@ def _trim_when_due() -> None:
         still_to_wait = QUIET_S - threads.quiet_for()
         if still_to_wait > 0:  # something runs, or a request ended less than QUIET_S ago
             with _cond:  # look again then; a newer request's end may already have set a later time
-                _due = max(_due or 0.0, time.monotonic() + min(still_to_wait, QUIET_S))
+                _due = max(_due or 0.0, time.monotonic() + still_to_wait)
             continue
         release_memory()
         trims += 1

@@ -234,6 +234,14 @@ def _run(job: TrainingJob, prepared: Prepared, lang: str):
     probe_ids = prepared.probe_ids
     probe_pieces = token_pieces(tokenizer, probe_ids)
     model_at_eval = GPT(prepared.config).eval()  # the page draws from this copy (ui/training_feed.py)
+
+    def probe_view(weights: GPT, step: int):
+        """The probe's attention in the watched layer, as these weights see it at this step."""
+        layer = min(max(job.watch_layer, 0), prepared.config.n_layer - 1)
+        with threads.drawing():
+            maps = attention_maps(weights, probe_ids)
+        return probe_figure(maps[layer], probe_pieces, layer, step, job.probe_width_px, lang)
+
     with threads.drawing():
         record = begin_record(model, tokenizer, probe_ids, prepared.val_ids)  # the untrained model's attention: step 0
         watched = views(record, lang, job.probe_width_px)
@@ -276,11 +284,7 @@ def _run(job: TrainingJob, prepared: Prepared, lang: str):
                     record_evaluation(model_at_eval, record, tokenizer, at_eval.step)  # every evaluation's snapshot
                 samples = history.samples_text()
             if taken.evaluations:  # the figure of the newest evaluation only: older ones would be replaced at once
-                at_eval = taken.evaluations[-1][0]
-                layer = min(max(job.watch_layer, 0), prepared.config.n_layer - 1)
-                with threads.drawing():
-                    maps = attention_maps(model_at_eval, probe_ids)
-                attention = probe_figure(maps[layer], probe_pieces, layer, at_eval.step, job.probe_width_px, lang)
+                attention = probe_view(model_at_eval, taken.evaluations[-1][0].step)
                 with threads.drawing():
                     watched = views(record, lang, job.probe_width_px)  # the width tells a phone
             now = time.monotonic()
@@ -302,13 +306,11 @@ def _run(job: TrainingJob, prepared: Prepared, lang: str):
         return
     model.eval()
     if event.restored_best:  # the kept weights are the best evaluation's: show what they do, not the last's
-        layer = min(max(job.watch_layer, 0), prepared.config.n_layer - 1)
         with threads.drawing():
             if len(record.val_ids) >= 2:
                 record.strip = measure_strip(model, tokenizer, record.val_ids, event.best_step)
-            maps = attention_maps(model, probe_ids)
             watched = views(record, lang, job.probe_width_px)
-        attention = probe_figure(maps[layer], probe_pieces, layer, event.best_step, job.probe_width_px, lang)
+        attention = probe_view(model, event.best_step)
     reason = event.stop_reason if event.stop_reason in ("stop", "time_budget") else "done"
     how = text(f"train.status.how.{reason}", lang)
     kept = (
