@@ -90,6 +90,7 @@ def load_upload(path) -> ModelHandle:
     path = check_upload(path)
     declared, _, _ = read_header(path)  # a file that is not a Mirador checkpoint is refused here, saying why
     check_shape(path.name, declared)
+    threads.for_app_work()  # a handler's thread: no OpenMP team of its own beside the trainings
     checkpoint = load_checkpoint(path, map_location=str(resolve_device("auto")))  # its attention timeline too, if saved
     model, tokenizer, meta = checkpoint.model, checkpoint.tokenizer, checkpoint.meta
     check_shape(path.name, model.config)

@@ -28,6 +28,7 @@ class AppContext:
 
 
 def create_context(default_model_path=None, corpus_path=None, sessions_folder=None, training_slots=None) -> AppContext:
+    threads.for_app_work()  # before the first model is loaded: this thread is not a training's
     corpus = Path(corpus_path or CORPUS).read_text(encoding="utf-8")
     default = checkpoints.load_bundled(default_model_path or DEFAULT_MODEL, corpus)
     sessions_folder = Path(sessions_folder or workdir.create())  # removed at exit (ui/workdir.py)

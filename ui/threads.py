@@ -33,6 +33,17 @@ other work takes a core.
 On CUDA the default is 1 until bench/gpu.py's slot probe has been run on that GPU: it reports how
 many small trainings run at once before each one slows by more than 1.5x, the value to put in
 MIRADOR_TRAINING_SLOTS.
+
+Only a training's own thread may run torch on more than one thread. An OS thread that once ran
+an operation on two threads keeps an OpenMP team (its idle helper threads) until it exits, and
+GNU OpenMP, once it manages more threads than there are cores, stops spin-waiting between
+parallel regions: every operation of a training then wakes its helper with a system call.
+Measured on the 2-core EPYC (tiny preset, char): 4.9 ms a step, 11-13 ms with one idle team
+in another thread (the app's main thread, after loading the bundled model at torch's default of
+two). So the app's main thread and every handler that builds, loads or saves a model call
+for_app_work() first, and a training's thread, as it ends, leaves torch's default for the
+threads that start after it at INFER_THREADS (torch gives a new thread the count set last,
+anywhere).
 """
 
 from __future__ import annotations
@@ -165,6 +176,14 @@ def for_training() -> None:
         torch.set_num_threads(wanted)
 
 
+def for_app_work() -> None:
+    """Call on a thread that is not a training's before it runs torch (the app's start-up, a
+    handler that builds, loads or saves a model): torch runs there on INFER_THREADS, so the
+    thread keeps no OpenMP team that would slow the trainings (see the module's docstring)."""
+    if torch.get_num_threads() != INFER_THREADS:
+        torch.set_num_threads(INFER_THREADS)
+
+
 @contextmanager
 def _beside_training(kind: str):
     """One unit of model work of this kind: this thread gets INFER_THREADS while it is counted."""
@@ -172,8 +191,7 @@ def _beside_training(kind: str):
     with _lock:
         _running[kind] += 1
     try:
-        if torch.get_num_threads() != INFER_THREADS:
-            torch.set_num_threads(INFER_THREADS)
+        for_app_work()
         yield
     finally:
         with _lock:  # one step: nobody may see the request gone without its end time

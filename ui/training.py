@@ -227,6 +227,7 @@ def run_on_device(job: TrainingJob, prepared: Prepared, lang: str = "en"):
 def _run(job: TrainingJob, prepared: Prepared, lang: str):
     request, tokenizer = prepared.request, prepared.tokenizer
     s = request.settings
+    threads.for_app_work()  # building the models: on the page's side, not the training's thread
     torch.manual_seed(s.seed)
     model = GPT(prepared.config)
     trainer = Trainer(model, prepared.train_ids, prepared.val_ids, prepared.train_config)
@@ -278,8 +279,8 @@ def _run(job: TrainingJob, prepared: Prepared, lang: str):
                     history.val_losses.append(event.val_loss)
             samples = None
             for at_eval, weights in taken.evaluations:
-                model_at_eval.load_state_dict(weights)
                 with threads.drawing():
+                    model_at_eval.load_state_dict(weights)
                     history.samples.append(_sample(model_at_eval, tokenizer, request.text, at_eval.step, at_eval.val_loss, lang))
                     record_evaluation(model_at_eval, record, tokenizer, at_eval.step)  # every evaluation's snapshot
                 samples = history.samples_text()
@@ -350,6 +351,7 @@ def _hand_over(
     run's record) ready to download."""
     if job.abandoned:
         return None
+    threads.for_app_work()  # saving the checkpoint, on whichever of Gradio's threads resumed the run
     kind, millions = prepared.request.settings.tokenizer, prepared.config.num_parameters / 1e6
     label = Message.of("model.label.trained", kind=kind, millions=millions, steps=meta["steps"])
     path = registry.directory(job.sid) / f"mirador-{kind}-{int(time.time())}.safetensors"

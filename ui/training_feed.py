@@ -94,6 +94,7 @@ def train_in_background(trainer, model, feed: TrainingFeed) -> threading.Thread:
         except BaseException as exc:  # TrainingDiverged and any other: raised on the page's side
             error = exc
         finally:
+            threads.for_app_work()  # torch's default for the threads that start after this one
             feed.finish(error)
 
     thread = threading.Thread(target=steps, name="mirador-training", daemon=True)
