@@ -13,7 +13,8 @@ For each case, on tiny Shakespeare (capped at the app's text limit, ui/limits.py
   samples, figures, saving the model, Gradio's streaming: what the user waits for). One run at a
   time, the app otherwise idle.
 Target: measured / estimated within 0.7-1.3 (±30%) in every case, and when the estimate says the time
-budget ends the run, the run ends on it.
+budget ends the run, the run ends on it (and the other way round), unless the estimate says the run is
+close to its budget and either may come first (ui/run_estimate.BUDGET_MARGIN).
 
 small's 1,000 steps and medium's 5,000 would take their whole 300 s budgets: small runs 300 steps
 (a full run), and small bpe and medium char a 60 s budget (the budget's path), to keep the bench short.
@@ -88,6 +89,7 @@ def estimate_cases(cases: list) -> list[dict]:
                 "steps": e.steps,
                 "max_steps": e.max_steps,
                 "budget_ends_run": e.budget_ends_run,
+                "budget_is_close": e.budget_is_close,
                 "step_s": e.step_s,
                 "steps_s": e.steps_s,
                 "evaluations": e.evaluations,
@@ -155,7 +157,8 @@ def measure(cases: list) -> list[dict]:
             )
             run = run_in_app(app, text, settings_of(name, tokenizer, changes))
             ratio = run["measured_s"] / estimate["total_s"]
-            budget_agrees = estimate["budget_ends_run"] == (run["how"] == "Time budget reached")
+            ended_by_budget = run["how"] == "Time budget reached"
+            budget_agrees = estimate["budget_is_close"] or estimate["budget_ends_run"] == ended_by_budget
             results.append(
                 {
                     "case": case_name(name, tokenizer, changes),
@@ -185,7 +188,7 @@ def table(results: list[dict]) -> str:
     ]
     for r in results:
         e, m = r["estimate"], r["run"]
-        ended = m["how"] + ("" if r["budget_agrees"] else " (estimate disagrees)")
+        ended = m["how"] + (" (estimate: close to the budget, either)" if e["budget_is_close"] else "" if r["budget_agrees"] else " (estimate disagrees)")
         rows.append(
             f"| {r['case']} | {e['total_s']:.1f} s | {e['steps_s']:.1f} / {e['evaluations_s']:.1f} ({e['evaluations']} x {e['eval_iters']} batches x 2) / {e['other_s']:.1f} s "
             f"| {m['measured_s']:.1f} s | **{r['ratio']:.2f}** {'✓' if r['met'] else '✗'} | {e['steps']:,} / {m['steps']:,} of {e['max_steps']:,} | {ended} | {m['load_before']} |"
@@ -221,7 +224,8 @@ def section_text(results: list[dict], argv: str, seconds: float) -> str:
 (the machine is shared with other work). Estimate: the Train tab's (ui/run_estimate.py), by a process with the app's
 environment, calibrated once ({calibration:.1f} s for all cases' precisions). Measured: a fresh `python app.py`, /train via
 gradio_client, from the call to its last update. Tiny Shakespeare. Target: measured / estimate in [{1 - TOLERANCE:.1f}, {1 + TOLERANCE:.1f}],
-and the time budget ends the run exactly when the estimate says so. **{met} of {len(results)} met.**
+and the time budget ends the run exactly when the estimate says so (or the estimate says the run is close to its budget,
+either may come first). **{met} of {len(results)} met.**
 
 {table(results)}
 

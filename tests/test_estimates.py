@@ -140,6 +140,28 @@ def test_the_time_budget_ends_the_estimate_and_the_plan_says_so(timer):
     assert "time budget" not in roomy and f"2,000 steps and {unbounded.evaluations} evaluations" in roomy
 
 
+def test_a_run_about_as_long_as_its_budget_is_said_to_be_close_either_way(timer):
+    unbounded = estimate_run(timer, tiny(max_steps=2000), CHAR_VOCAB, CHARS)
+    clock = unbounded.total_s - unbounded.startup_s
+    info = plan.TextInfo(CHARS, CHAR_VOCAB, BPE_VOCAB)
+    for share, budget_ends in ((0.93, False), (1.07, True)):  # the run's length over its budget
+        settings = tiny(max_steps=2000, time_budget_s=round(clock / share, 2))
+        e = estimate_run(timer, settings, CHAR_VOCAB, CHARS)
+        assert e.budget_is_close and e.budget_ends_run == budget_ends
+        assert e.budget_share == pytest.approx(share, rel=0.03)
+        english, spanish = (plan.plan_summary(timer, info, settings, lang) for lang in ("en", "es"))
+        if budget_ends:
+            assert "may finish all 2,000 steps first" in english and "puede que termine antes sus 2,000 pasos" in spanish
+        else:
+            assert "time budget: it may end the run first" in english and "puede que este termine" in spanish
+    for share in (0.5, 2.0):  # far from the budget: the plan says what will happen, no "may"
+        settings = tiny(max_steps=2000, time_budget_s=round(clock / share, 2))
+        e = estimate_run(timer, settings, CHAR_VOCAB, CHARS)
+        assert not e.budget_is_close and e.budget_ends_run == (share > 1)
+        assert " may " not in plan.plan_summary(timer, info, settings, "en")
+    assert not unbounded.budget_is_close  # no budget, nothing to be close to
+
+
 def test_the_plan_shows_what_the_time_is_made_of_in_both_languages(timer):
     info = plan.TextInfo(CHARS, CHAR_VOCAB, BPE_VOCAB)
     e = estimate_run(timer, tiny(), CHAR_VOCAB, CHARS)

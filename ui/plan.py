@@ -98,6 +98,8 @@ def describe_estimate(estimate: RunEstimate, timer: StepTimer, lang: str = "en")
         total=_fmt_seconds(estimate.total_s),
     )
     key = "train.plan.step.budget" if estimate.budget_ends_run else "train.plan.step"
+    if estimate.budget_is_close:  # either may come first: say so rather than guess
+        key, values["budget"] = key + ".close", _fmt_seconds(estimate.time_budget_s)
     parts = text(
         "train.plan.parts",
         lang,

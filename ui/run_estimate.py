@@ -55,6 +55,11 @@ def update_interval_s() -> float:
 # so counting it whole makes bigger models' estimates up to about a tenth too long.
 REPORTS_ON_CLOCK = 1.0
 
+# A run whose whole length is within this share of its time budget (either side) may or may not be
+# ended by it: on a shared machine one run differs from the next by up to about a tenth
+# (bench/estimates.py, bench/RESULTS.md), so the plan says "may" rather than guess.
+BUDGET_MARGIN = 0.15
+
 
 @dataclass(frozen=True)
 class RunEstimate:
@@ -74,6 +79,12 @@ class RunEstimate:
     startup_s: float  # tokenizing the text and the first step's one-off costs
     threads: int  # the training's CPU threads (1 on a GPU)
     precision: str
+    budget_share: float | None = None  # the time the whole run (max_steps) would take, over the time budget
+
+    @property
+    def budget_is_close(self) -> bool:
+        """Whether the run's whole length is so near its time budget that either may come first."""
+        return self.budget_share is not None and abs(self.budget_share - 1) <= BUDGET_MARGIN
 
     @property
     def steps_s(self) -> float:
@@ -127,10 +138,11 @@ def estimate_run(timer: StepTimer, settings: TrainingSettings, vocab_size: int, 
     # Between evaluations, the loss curve is redrawn once per UPDATE_INTERVAL_S (or per step, if slower).
     steps_per_update = max(1, math.ceil(update_interval_s() / max(step, 1e-9)))
     per_step = step + lost * update / steps_per_update + (evaluation + lost * (report + update)) / plan.eval_interval
-    steps = settings.max_steps
+    steps, budget_share = settings.max_steps, None
     if settings.time_budget_s is not None:
         within_budget = math.ceil(max(settings.time_budget_s - costs.first_step_extra_s, 0.0) / per_step)
         steps = max(1, min(steps, within_budget))
+        budget_share = (costs.first_step_extra_s + settings.max_steps * per_step) / max(settings.time_budget_s, 1e-9)
     evaluations = (
         steps // plan.eval_interval + 1 if steps < settings.max_steps else evaluations_in(steps, plan.eval_interval)
     )
@@ -152,6 +164,7 @@ def estimate_run(timer: StepTimer, settings: TrainingSettings, vocab_size: int, 
         startup_s=startup,
         threads=costs.threads,
         precision=costs.precision,
+        budget_share=budget_share,
     )
 
 
