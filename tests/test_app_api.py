@@ -69,6 +69,17 @@ def test_bad_inputs_say_what_to_change_and_the_app_keeps_serving(client, call, w
     assert generate(client, max_new_tokens=3).startswith("ROMEO:")
 
 
+def test_an_api_run_has_no_page_to_draw_and_takes_the_policys_cores(server, monkeypatch):
+    from ui import threads
+
+    asked = []
+    policy = threads.for_training
+    monkeypatch.setattr(threads, "for_training", lambda beside_browser=False: (asked.append(beside_browser), policy(beside_browser)))
+    outputs = new_client(server[1]).predict(*train_args(text=ABAB, max_steps=10), api_name="/train")
+    assert "Done at step 10" in outputs[0]
+    assert asked and not any(asked)  # gradio_client on this machine draws nothing: no core is left to it
+
+
 def test_training_in_one_session_leaves_the_other_alone(server):
     alice, bob = new_client(server[1]), new_client(server[1])
     before = generate(alice, prompt="ab", temperature=0.0)

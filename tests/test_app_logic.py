@@ -21,6 +21,8 @@ from gpt.presets import PRESETS
 from gpt.presets import preset as preset_settings
 from gpt.settings import FORM_FIELDS, TrainingSettings
 from ui import attention, checkpoints, generation, limits, plan, threads, train_form, training, training_queue
+from ui.calibration import StepTimer
+from ui.clients import on_this_machine
 from ui.errors import user_errors
 from ui.sessions import ModelHandle, SessionRegistry, session_id
 
@@ -600,6 +602,27 @@ def test_a_request_that_fails_still_ends(monkeypatch):
         with threads.inference():
             raise RuntimeError("boom")
     assert not threads.requests_running()
+
+
+def test_a_run_drawn_by_a_browser_on_this_machine_leaves_it_a_core(monkeypatch):
+    monkeypatch.setattr(threads, "_FIXED_TRAIN", False)
+    monkeypatch.setattr(threads, "TRAIN_THREADS_ALONE", 2)
+    monkeypatch.setattr(threads, "TRAIN_THREADS", 1)
+    monkeypatch.setattr(threads, "_last_request_end", float("-inf"))
+    assert not threads.requests_running()
+    assert threads.training_threads() == 2 and threads.training_threads(beside_browser=True) == 1
+    assert threads.for_a_new_training() == 2 and threads.for_a_new_training(beside_browser=True) == 1
+    # What the estimate is timed with follows the same rule.
+    assert StepTimer("cpu").threads() == 2 and StepTimer("cpu").threads(beside_browser=True) == 1
+
+
+def test_a_request_from_this_machine_is_told_apart_from_a_remote_one():
+    def request(host):
+        return SimpleNamespace(client=SimpleNamespace(host=host))
+
+    assert on_this_machine(request("127.0.0.1")) and on_this_machine(request("::1"))
+    assert not on_this_machine(request("203.0.113.7"))
+    assert not on_this_machine(None) and not on_this_machine(SimpleNamespace(client=None))
 
 
 def test_fixed_training_threads_do_not_adapt(monkeypatch):

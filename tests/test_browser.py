@@ -15,6 +15,7 @@ import pytest
 from apps import ROOT, Watcher, bundled_or_tiny, open_tab, serving, shoot
 
 import gpt
+from ui import threads
 
 pytestmark = [
     pytest.mark.browser,
@@ -42,8 +43,11 @@ def set_number(page, elem_id: str, value):
     box.press("Enter")
 
 
-def test_train_generate_and_look_at_attention(browser, server, app_url, tmp_path):
+def test_train_generate_and_look_at_attention(browser, server, app_url, tmp_path, monkeypatch):
     page = browser.new_page(viewport={"width": 1366, "height": 900})
+    asked = []  # what each training step asked the thread policy: was a browser on this machine drawing it?
+    policy = threads.for_training
+    monkeypatch.setattr(threads, "for_training", lambda beside_browser=False: (asked.append(beside_browser), policy(beside_browser)))
     watcher = Watcher(page, app_url)
     page.goto(app_url)
     page.get_by_text("Mirador: a GPT you can train and look inside").wait_for(timeout=30_000)
@@ -79,6 +83,9 @@ def test_train_generate_and_look_at_attention(browser, server, app_url, tmp_path
     )
     set_number(page, "max-steps", 120)
     set_number(page, "time-budget", 10)
+    # This browser is on the app's machine: the plan is timed, and the run made, leaving it a core.
+    count = threads.for_a_new_training(beside_browser=True)
+    page.get_by_text(f"({count} training thread").wait_for(timeout=30_000)
     page.locator("#train-button").click()
     page.locator("#loss-plot .js-plotly-plot").wait_for(timeout=30_000)
     page.wait_for_function(
@@ -86,6 +93,7 @@ def test_train_generate_and_look_at_attention(browser, server, app_url, tmp_path
     )
     page.locator("#probe-plot .js-plotly-plot").wait_for(timeout=30_000)
     assert "— step" in page.locator("#samples textarea").input_value()
+    assert asked and all(asked), "a run from a page on this machine must leave its browser a core"
     page.wait_for_function("() => document.querySelector('#header').innerText.includes('trained here')", timeout=30_000)
     shoot(page, "3-train", tmp_path)
 

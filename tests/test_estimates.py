@@ -49,7 +49,7 @@ CHAR_VOCAB, BPE_VOCAB = 65, 11_901
 class FixedTimer(StepTimer):
     """A StepTimer whose timings are given, not measured."""
 
-    def costs(self, config):
+    def costs(self, config, beside_browser=False):
         return COSTS
 
     def draw(self):

@@ -49,7 +49,7 @@ def registry(tmp_path) -> SessionRegistry:
 @pytest.fixture(scope="module")
 def timer():
     """A step-time estimate without the StepTimer's calibration run (it only spaces evaluations)."""
-    return SimpleNamespace(seconds=lambda config, batch_size: 0.005, device=torch.device("cpu"))
+    return SimpleNamespace(seconds=lambda config, batch_size, beside_browser=False: 0.005, device=torch.device("cpu"))
 
 
 def request(**overrides) -> train_form.TrainRequest:
@@ -133,7 +133,7 @@ def test_two_slots_run_two_trainings_at_once_and_the_third_waits(registry, timer
     monkeypatch.setattr(threads, "_FIXED_TRAIN", False)  # the policy on 2 cores...
     monkeypatch.setattr(threads, "TRAIN_THREADS_ALONE", 2)
     monkeypatch.setattr(threads, "TRAIN_THREADS", 1)
-    monkeypatch.setattr(threads, "for_training", lambda: None)  # ...asked, not applied: tiny runs stay on one thread
+    monkeypatch.setattr(threads, "for_training", lambda beside_browser=False: None)  # ...asked, not applied: tiny runs stay on one thread
     finals: dict = {}
 
     def run(sid):
@@ -168,9 +168,9 @@ def test_stop_before_the_line_or_while_preparing_cancels_it(registry, timer, mon
         answers.append((job.state, training.stop_training(registry, queue, job.sid)))
         real_join(job)
 
-    def prepare_then_stop(req, t):  # Stop arrives while the text is being tokenized
+    def prepare_then_stop(req, t, *more):  # Stop arrives while the text is being tokenized
         answers.append((registry.job("b").state, training.stop_training(registry, queue, "b")))
-        return real_prepare(req, t)
+        return real_prepare(req, t, *more)
 
     monkeypatch.setattr(queue, "join", stop_then_join)
     first = list(training.train(registry, queue, timer, "a", request()))

@@ -177,12 +177,13 @@ class StepTimer:
     def precision(self, config: GPTConfig) -> str:
         return resolve_precision("auto", self.device, config.n_embd)
 
-    def threads(self) -> int:
-        """The thread count a training started now would run with (1 on a GPU: it barely matters)."""
-        return threads.for_a_new_training() if self.device.type == "cpu" else 1
+    def threads(self, beside_browser: bool = False) -> int:
+        """The thread count a training started now would run with (1 on a GPU: it barely matters);
+        beside_browser: started from a page open on this machine (ui/threads.py)."""
+        return threads.for_a_new_training(beside_browser) if self.device.type == "cpu" else 1
 
-    def costs(self, config: GPTConfig) -> StepCosts:
-        return self._timed(self.precision(config), self.threads())
+    def costs(self, config: GPTConfig, beside_browser: bool = False) -> StepCosts:
+        return self._timed(self.precision(config), self.threads(beside_browser))
 
     def _timed(self, precision: str, thread_count: int) -> StepCosts:
         key = (precision, thread_count)
@@ -207,7 +208,8 @@ class StepTimer:
 
         def work():
             for precision in precisions:
-                self._timed(precision, self.threads())
+                for beside_browser in (False, True):  # a run from the API, and one from a page on this machine
+                    self._timed(precision, self.threads(beside_browser))
             self.draw()
             release_memory()  # the references' tensors are gone: give their pages back to the OS
 
@@ -215,9 +217,9 @@ class StepTimer:
         thread.start()
         return thread
 
-    def seconds(self, config: GPTConfig, batch_size: int) -> float:
+    def seconds(self, config: GPTConfig, batch_size: int, beside_browser: bool = False) -> float:
         """One training step of this shape (what ui/training.py spaces the evaluations with)."""
-        return self.costs(config).step_s(config, batch_size)
+        return self.costs(config, beside_browser).step_s(config, batch_size)
 
 
 # --- timing the references ------------------------------------------------------------------

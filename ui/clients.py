@@ -23,6 +23,17 @@ class Client:
     language: str | None = None  # the visitor's choice on the page's switch ("es", "en"), if any
 
 
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+def on_this_machine(request) -> bool:
+    """Whether the request comes from this machine (a browser there shares its cores with the
+    app: ui/threads.py leaves it one while it draws a training). Behind a proxy the client is the
+    proxy: a remote browser is then taken for a local one, which only costs its run a core."""
+    client = getattr(request, "client", None)
+    return getattr(client, "host", None) in LOOPBACK
+
+
 class Clients:
     def __init__(self, max_clients: int = MAX_CLIENTS):
         self.max_clients = max_clients

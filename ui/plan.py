@@ -64,8 +64,11 @@ def _fmt_seconds(s: float) -> str:
     return f"{s / 60:.1f} min"
 
 
-def plan_summary(timer: StepTimer, info: TextInfo | None, settings: TrainingSettings, lang: str = "en") -> str:
-    """Markdown: parameter count, the run's expected duration and what it is made of, or what to change."""
+def plan_summary(
+    timer: StepTimer, info: TextInfo | None, settings: TrainingSettings, lang: str = "en", beside_browser: bool = False
+) -> str:
+    """Markdown: parameter count, the run's expected duration and what it is made of, or what to change
+    (beside_browser: for a run started from a page open on this machine, ui/threads.py)."""
     tokenizer = settings.tokenizer
     vocab = info.vocab(tokenizer) if info else (65 if tokenizer == "char" else 12_000)
     config = settings.model_config(vocab)
@@ -76,7 +79,8 @@ def plan_summary(timer: StepTimer, info: TextInfo | None, settings: TrainingSett
         warning = text("train.plan.over_bpe" if tokenizer == "bpe" else "train.plan.over", lang, cap=limits.MAX_PARAMETERS / 1e6)
     lines = [text("train.plan.parameters", lang, millions=params / 1e6, vocab=vocab) + warning]
     if not over:
-        lines += describe_estimate(estimate_run(timer, settings, vocab, info.chars if info else 0), timer, lang)
+        estimate = estimate_run(timer, settings, vocab, info.chars if info else 0, beside_browser)
+        lines += describe_estimate(estimate, timer, lang)
     return "  \n".join(lines)
 
 
@@ -110,11 +114,11 @@ def describe_estimate(estimate: RunEstimate, timer: StepTimer, lang: str = "en")
     return [text(key, lang, **values), parts]
 
 
-def form_summary(timer: StepTimer, info: TextInfo | None, values: dict, lang: str = "en") -> str:
+def form_summary(timer: StepTimer, info: TextInfo | None, values: dict, lang: str = "en", beside_browser: bool = False) -> str:
     """plan_summary for the form's values as they stand (one per field of FORM_FIELDS), or, when they
     cannot train, what to change."""
     try:
         settings = settings_from_form(values)
     except ValueError as exc:
         return text("train.plan.invalid", lang, error=translate_error(str(exc), lang))
-    return plan_summary(timer, info, settings, lang)
+    return plan_summary(timer, info, settings, lang, beside_browser)

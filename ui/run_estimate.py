@@ -116,17 +116,20 @@ def evaluations_in(steps: int, eval_interval: int) -> int:
     return steps // eval_interval + (1 if steps % eval_interval else 0)
 
 
-def estimate_run(timer: StepTimer, settings: TrainingSettings, vocab_size: int, text_chars: int) -> RunEstimate:
+def estimate_run(
+    timer: StepTimer, settings: TrainingSettings, vocab_size: int, text_chars: int, beside_browser: bool = False
+) -> RunEstimate:
     """The expected duration of a run of these settings on a text of text_chars characters whose
-    vocabulary (for settings.tokenizer) has vocab_size tokens."""
+    vocabulary (for settings.tokenizer) has vocab_size tokens; beside_browser: started from a page
+    open on this machine, whose steps leave the browser a core (ui/threads.py)."""
     from .training import sample_tokens  # ui/training.py imports this module (via ui/plan.py): at call time
 
     config = settings.model_config(vocab_size)
-    costs, draw = timer.costs(config), timer.draw()
+    costs, draw = timer.costs(config, beside_browser), timer.draw()
     batch = settings.batch_size
     step = costs.step_s(config, batch)
     # The evaluations' spacing and size, as the run will decide them from the same step estimate.
-    plan = settings.train_config(step_seconds=timer.seconds(config, batch), device=timer.device.type)
+    plan = settings.train_config(step_seconds=timer.seconds(config, batch, beside_browser), device=timer.device.type)
     evaluation = EVALUATED_TEXTS * plan.eval_iters * costs.forward_s(config, batch)
     report = (
         _sample_s(costs, config, sample_tokens(settings.tokenizer))

@@ -10,7 +10,13 @@ Both are cheap.
 Policy (on the 2-core CPU this app targets): requests (generation, attention) get one thread
 each. Training gets every core while no request is running, and all cores but one while one
 is (or ran within the last QUIET_S seconds), so sampling and attention stay responsive while a
-model trains and training runs at full speed when nobody is waiting. The training loop asks at
+model trains and training runs at full speed when nobody is waiting. A run started from a page
+open in a browser on this machine leaves that browser a core the same way, for its whole run: the
+browser draws every update the run streams (on the 2-core EPYC headless Chromium spent 5-10 s of
+CPU on a 10-28 s run), and an OpenMP team of two that loses a core to it stalls at every barrier.
+Measured through the page: the tiny preset took 9.4-11 s on two threads and 5.9-6.5 s on one, the
+fast preset 26.6 s against 21.8 s (through the API, with no browser beside it, 4.2 and 15.4 s on
+two). The training loop asks at
 every step, so it gives a core back within one step of a request starting. With one core
 everything gets one. MIRADOR_TRAIN_THREADS fixes the training's count (no adapting);
 MIRADOR_INFER_THREADS sets the requests'. Up to INFERENCE_CONCURRENCY requests run at once.
@@ -136,23 +142,25 @@ def trainings_running() -> int:
         return _running_trainings
 
 
-def training_threads() -> int:
-    """The thread count a training step should use right now: its share of the training cores."""
+def training_threads(beside_browser: bool = False) -> int:
+    """The thread count a training step should use right now: its share of the training cores
+    (beside_browser: the run's page is drawn by a browser on this machine, which keeps a core)."""
     if _FIXED_TRAIN:
         return TRAIN_THREADS_ALONE
     with _lock:
         drawing = _running["drawing"] > 0
-    cores = TRAIN_THREADS if drawing or requests_running() else TRAIN_THREADS_ALONE
+    cores = TRAIN_THREADS if beside_browser or drawing or requests_running() else TRAIN_THREADS_ALONE
     return max(1, cores // max(1, trainings_running()))
 
 
-def for_a_new_training() -> int:
+def for_a_new_training(beside_browser: bool = False) -> int:
     """The thread count a training started now would run with, while no request runs: its share
     of the training cores beside those already running (what the Train tab's time estimate is
     timed with, ui/calibration.py)."""
     if _FIXED_TRAIN:
         return TRAIN_THREADS_ALONE
-    return max(1, TRAIN_THREADS_ALONE // (trainings_running() + 1))
+    cores = TRAIN_THREADS if beside_browser else TRAIN_THREADS_ALONE
+    return max(1, cores // (trainings_running() + 1))
 
 
 @contextmanager
@@ -169,9 +177,9 @@ def training():
             _running_trainings -= 1
 
 
-def for_training() -> None:
+def for_training(beside_browser: bool = False) -> None:
     """Call at the start of every training step (or unit of training work) in its thread."""
-    wanted = training_threads()
+    wanted = training_threads(beside_browser)
     if torch.get_num_threads() != wanted:
         torch.set_num_threads(wanted)
 

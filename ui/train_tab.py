@@ -14,7 +14,7 @@ from viz import loss_curve
 
 from . import checkpoints, ladder_panel, plan, threads, train_form, training
 from . import watch as watching
-from .clients import plot_width
+from .clients import on_this_machine, plot_width
 from .context import AppContext
 from .errors import user_errors
 from .i18n import language, static
@@ -155,7 +155,8 @@ def build(ctx: AppContext) -> TrainTab:
 
     # gr.Request first: Gradio passes it by position, and *values takes every input after it.
     def summarise(request: gr.Request, text_info, *values):
-        return plan.form_summary(ctx.timer, text_info, dict(zip(FORM_FIELDS, values)), language(request))
+        values = dict(zip(FORM_FIELDS, values))
+        return plan.form_summary(ctx.timer, text_info, values, language(request), on_this_machine(request))
 
     def relabel(request: gr.Request, text_info, loss_figure, *values):
         """The text's statistics, the plan and the loss figure's placeholder in the page's language
@@ -166,7 +167,7 @@ def build(ctx: AppContext) -> TrainTab:
         placeholder = not drawn or bool(drawn.get("layout", {}).get("annotations"))  # a run's has none
         return (
             plan.describe_text(text_info, lang=lang),
-            plan.form_summary(ctx.timer, text_info, dict(zip(FORM_FIELDS, values)), lang),
+            plan.form_summary(ctx.timer, text_info, dict(zip(FORM_FIELDS, values)), lang, on_this_machine(request)),
             loss_curve([], [], [], [], lang=lang) if placeholder else gr.skip(),
         )
 
@@ -193,20 +194,22 @@ def build(ctx: AppContext) -> TrainTab:
         samples, attention figure). probe: the sentence whose attention is recorded at each evaluation
         (empty: the start of the text)."""
         arguments = {name: value for name, value in locals().items() if name != "request"}
-        for outputs in run_training(arguments, request):
+        for outputs in run_training(arguments, request, beside_browser=False):  # no page to draw
             yield outputs[:API_OUTPUTS]  # what the API has always returned; the rest is the page's
 
     @user_errors
     def train_in_page(request: gr.Request, *values):
         """The Train button: what /train streams, and the "watch it learn" views."""
-        yield from run_training(dict(zip(["text", *train_form.API_FIELDS], values)), request)
+        arguments = dict(zip(["text", *train_form.API_FIELDS], values))
+        yield from run_training(arguments, request, beside_browser=on_this_machine(request))
 
-    def run_training(arguments: dict, request):
+    def run_training(arguments: dict, request, beside_browser: bool):
         fields = {name: arguments[name] for name in FORM_FIELDS}
         parsed = train_form.parse_request(arguments["text"], arguments["watch_layer"], arguments["probe"], **fields)
         sid = session_id(request)
         probe_width = plot_width(ctx.clients.get(sid), share=3 / 5)  # the right-hand column
-        for update in training.train(ctx.registry, ctx.queue, ctx.timer, sid, parsed, probe_width, language(request)):
+        lang = language(request)
+        for update in training.train(ctx.registry, ctx.queue, ctx.timer, sid, parsed, probe_width, lang, beside_browser):
             shown = (update.status, update.loss, update.samples, update.attention)
             yield (*(gr.skip() if v is None else v for v in shown), *watch_outputs(update, sid))
 

@@ -48,7 +48,7 @@ class Prepared:
     probe_ids: list[int]  # the sentence whose attention the run records (ui/watch.py)
 
 
-def prepare(request: TrainRequest, timer: StepTimer) -> Prepared:
+def prepare(request: TrainRequest, timer: StepTimer, beside_browser: bool = False) -> Prepared:
     """Tokenize the text and build the model's config, refusing shapes over the caps and a probe
     sentence the tokenizer cannot encode."""
     s = request.settings
@@ -67,7 +67,8 @@ def prepare(request: TrainRequest, timer: StepTimer) -> Prepared:
     ids = tokenizer.encode(request.text)
     probe_ids = choose_probe(tokenizer, request.probe, ids, s.block_size)
     train_ids, val_ids = split_ids(ids, s.block_size, VALIDATION_FRACTION)
-    train_config = s.train_config(step_seconds=timer.seconds(config, s.batch_size), device=timer.device.type)
+    step_seconds = timer.seconds(config, s.batch_size, beside_browser)
+    train_config = s.train_config(step_seconds=step_seconds, device=timer.device.type)
     return Prepared(request, tokenizer, config, train_config, train_ids, val_ids, probe_ids)
 
 
@@ -138,13 +139,17 @@ def train(
     request: TrainRequest,
     probe_width_px: int | None = None,
     lang: str = "en",
+    beside_browser: bool = False,
 ):
-    """Queue, train and hand over the model: a generator of TrainUpdates, written in lang."""
-    job = TrainingJob(sid, watch_layer=request.watch_layer, probe_width_px=probe_width_px)
+    """Queue, train and hand over the model: a generator of TrainUpdates, written in lang.
+    beside_browser: started from a page open in a browser on this machine (ui/threads.py)."""
+    job = TrainingJob(
+        sid, watch_layer=request.watch_layer, probe_width_px=probe_width_px, beside_browser=beside_browser
+    )
     registry.begin_job(sid, job)  # from here on Stop finds the job
     try:
         queue.join(job)  # refused at once when the line is full, before any work
-        prepared = None if job.cancelled else prepare(request, timer)  # in line; its errors end the run
+        prepared = None if job.cancelled else prepare(request, timer, beside_browser)  # in line; its errors end the run
         for position in queue.wait_turn(job):
             yield TrainUpdate(status=waiting_text(position, queue.slots, lang))
         if not job.start():
@@ -261,7 +266,7 @@ def _run(job: TrainingJob, prepared: Prepared, lang: str):
         views=watched,
     )
     feed = TrainingFeed()
-    steps = train_in_background(trainer, model, feed)
+    steps = train_in_background(trainer, model, feed, job.beside_browser)
     try:
         finished = False
         while not finished:

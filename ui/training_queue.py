@@ -35,6 +35,7 @@ class TrainingJob:
     sid: str
     watch_layer: int = 0
     probe_width_px: int | None = None  # the live attention figure's width on the page, if known
+    beside_browser: bool = False  # started from a page open on this machine: its steps leave the browser a core
     watch: object | None = None  # ui.watch.WatchRecord of the run, once it starts: the Train tab replays it
     replay_pinned: int | None = None  # the step the person chose on the replay slider; None: follow the latest
     trainer: Trainer | None = None
