@@ -1,8 +1,8 @@
 """The Train tab's time estimate against the clock: each preset and tokenizer, estimated, then run
 through the app.
 
-    python bench/estimates.py            # 7 runs, about 8 minutes on a 2-core CPU; writes its RESULTS.md section
-    python bench/estimates.py --quick    # tiny char, tiny bpe and fast char (about 2 minutes); writes nothing
+    python bench/estimates.py            # 7 runs, then 3 through the page; about 10 minutes on a 2-core CPU; writes its RESULTS.md section
+    python bench/estimates.py --quick    # tiny char, tiny bpe and fast char, then the page (about 4 minutes); writes nothing
 
 For each case, on tiny Shakespeare (capped at the app's text limit, ui/limits.py):
 - the estimate: what the Train tab shows for these settings and this text (ui/run_estimate.py),
@@ -11,7 +11,12 @@ For each case, on tiny Shakespeare (capped at the app's text limit, ui/limits.py
 - the clock: a fresh `python app.py` (subprocess, free port), the text and settings sent to /train
   with gradio_client, from the call to its last streamed update (start-up, steps, evaluations,
   samples, figures, saving the model, Gradio's streaming: what the user waits for). One run at a
-  time, the app otherwise idle.
+  time, the app otherwise idle (its calibration, in the background from its start, over).
+Then the same as a person does it, for BROWSER_CASES: headless Chromium on this machine opens the
+page, chooses the preset and tokenizer, reads the estimate the Train tab shows, presses Train and
+waits for the status to say it is done (the page's clock, from the click). A browser on the app's
+machine draws every update and takes CPU from the run; the app leaves it a core (ui/threads.py),
+and the estimate it shows there is timed so.
 Target: measured / estimated within 0.7-1.3 (±30%) in every case, and when the estimate says the time
 budget ends the run, the run ends on it (and the other way round), unless the estimate says the run is
 close to its budget and either may come first (ui/run_estimate.BUDGET_MARGIN).
@@ -50,6 +55,10 @@ CASES = [
     ("medium", "char", {"time_budget_s": 60.0}, "a 60 s budget instead of 300 s"),
 ]
 QUICK = 3  # the first three cases
+BROWSER_CASES = [("tiny", "char"), ("tiny", "bpe"), ("fast", "char")]  # the presets' labels and the tokenizers, as on the page
+CHROMIUM = "/usr/bin/chromium"
+SHOWN_DONE = re.compile(r"(Done|Time budget reached|Stopped) at step ([\d,]+) in ([\d.]+) s")
+PLAN_TOTAL = re.compile(r"≈ \*{0,2}([\d.]+) (ms|s|min)\b")
 DONE = re.compile(r"\*\*(.+?) at step ([\d,]+)\*\* in ([\d.]+) s")
 
 
@@ -149,6 +158,7 @@ def measure(cases: list) -> list[dict]:
     text = training_text()
     results = []
     with AppProcess(env=env, log_name="estimates") as app:
+        app.wait_quiet()  # its calibration done: a run started meanwhile would share the cores with it
         for (name, tokenizer, changes, why), estimate in zip(cases, estimates):
             print(
                 f"  {case_name(name, tokenizer, changes)}: estimate {estimate['total_s']:.1f} s ...",
@@ -178,6 +188,73 @@ def measure(cases: list) -> list[dict]:
     return results
 
 
+# --- the runs, through the page --------------------------------------------------------------
+
+
+def seconds_shown(plan: str) -> float:
+    """The run's total from the Train tab's plan ("≈ 4.4 s", "≈ 850 ms", "≈ 1.2 min")."""
+    match = PLAN_TOTAL.search(plan)
+    if match is None:
+        raise RuntimeError(f"No estimate in the plan: {plan[:300]}")
+    return float(match.group(1)) * {"ms": 1e-3, "s": 1.0, "min": 60.0}[match.group(2)]
+
+
+def run_in_browser(url: str, preset_label: str, tokenizer: str) -> dict:
+    """One run through the page in headless Chromium: the estimate it shows, then the run's time."""
+    from playwright.sync_api import sync_playwright
+
+    args = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=args)
+        page = browser.new_page(viewport={"width": 1366, "height": 900})
+        page.goto(url)
+        page.locator("#generate-button").wait_for(timeout=60_000)
+        page.get_by_role("tab", name="Train").click()
+        page.get_by_role("button", name="Use Shakespeare (1 MB)").click()
+        page.wait_for_timeout(2_000)  # the text's statistics
+        page.get_by_label(preset_label, exact=True).check()
+        page.get_by_label(tokenizer, exact=True).check()
+        page.wait_for_timeout(3_000)  # the plan follows the form's last change
+        plan = page.locator(".prose.plan").inner_text()
+        load = load_average()
+        start = time.perf_counter()
+        page.locator("#train-button").click()
+        page.wait_for_function(
+            "() => /(Done|Time budget reached|Stopped) at step/.test(document.querySelector('#train-status').innerText)",
+            timeout=900_000,
+        )
+        seconds = time.perf_counter() - start
+        status = page.locator("#train-status").inner_text()
+        browser.close()
+    match = SHOWN_DONE.search(status)  # as the page renders it: no Markdown
+    return {
+        "case": f"{preset_label} {tokenizer}, through the page",
+        "estimate_s": seconds_shown(plan),
+        "budget_ends_run": "(time budget;" in plan,
+        "budget_is_close": " may " in plan,
+        "threads": re.search(r"\((\d+) training thread", plan).group(1) if "training thread" in plan else "?",
+        "measured_s": seconds,
+        "how": match.group(1) if match else status[:60],
+        "load_before": load,
+    }
+
+
+def measure_in_browser() -> list[dict]:
+    out = []
+    with AppProcess(log_name="estimates-browser") as app:
+        app.wait_quiet()
+        for preset_label, tokenizer in BROWSER_CASES:
+            print(f"  {preset_label} {tokenizer}, through the page ...", file=sys.stderr, flush=True)
+            r = run_in_browser(app.url, preset_label, tokenizer)
+            r["ratio"] = r["measured_s"] / r["estimate_s"]
+            ended_by_budget = r["how"] == "Time budget reached"
+            r["budget_agrees"] = r["budget_is_close"] or r["budget_ends_run"] == ended_by_budget
+            r["met"] = abs(r["ratio"] - 1) <= TOLERANCE and r["budget_agrees"]
+            print(f"    shown {r['estimate_s']:.1f} s, measured {r['measured_s']:.1f} s: x{r['ratio']:.2f}", file=sys.stderr, flush=True)
+            out.append(r)
+    return out
+
+
 # --- the report -------------------------------------------------------------------------------
 
 
@@ -192,6 +269,19 @@ def table(results: list[dict]) -> str:
         rows.append(
             f"| {r['case']} | {e['total_s']:.1f} s | {e['steps_s']:.1f} / {e['evaluations_s']:.1f} ({e['evaluations']} x {e['eval_iters']} batches x 2) / {e['other_s']:.1f} s "
             f"| {m['measured_s']:.1f} s | **{r['ratio']:.2f}** {'✓' if r['met'] else '✗'} | {e['steps']:,} / {m['steps']:,} of {e['max_steps']:,} | {ended} | {m['load_before']} |"
+        )
+    return "\n".join(rows)
+
+
+def browser_table(results: list[dict]) -> str:
+    rows = [
+        "| case | shown on the page | measured (click to done) | measured / shown | training threads | ended by | load before |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        ended = r["how"] + (" (shown: close to the budget, either)" if r["budget_is_close"] else "" if r["budget_agrees"] else " (estimate disagrees)")
+        rows.append(
+            f"| {r['case']} | {r['estimate_s']:.1f} s | {r['measured_s']:.1f} s | **{r['ratio']:.2f}** {'✓' if r['met'] else '✗'} | {r['threads']} | {ended} | {r['load_before']} |"
         )
     return "\n".join(rows)
 
@@ -214,8 +304,9 @@ def calibration_note(costs: dict) -> str:
     return "; ".join(one(p, c) for p, c in costs.items())
 
 
-def section_text(results: list[dict], argv: str, seconds: float) -> str:
+def section_text(results: list[dict], argv: str, seconds: float, in_browser: list[dict]) -> str:
     met = sum(r["met"] for r in results)
+    browser_met = sum(r["met"] for r in in_browser)
     calibration = results[0]["estimate"]["calibration_s"]
     return f"""{START}
 ## Time estimates against the clock (bench/estimates.py)
@@ -228,6 +319,11 @@ and the time budget ends the run exactly when the estimate says so (or the estim
 either may come first). **{met} of {len(results)} met.**
 
 {table(results)}
+
+Through the page, as a person does it: headless Chromium on this machine, the estimate read from the Train tab,
+measured from the click on Train to the status saying it is done. **{browser_met} of {len(in_browser)} met.**
+
+{browser_table(in_browser)}
 
 - Where the time budget ends a run, the total is the budget's; the estimated steps show the step model there.
 - Calibration (per parameter and per logit: ns): {calibration_note(results[0]["estimate"]["costs"])}.
@@ -247,9 +343,10 @@ def run(quick: bool = False) -> Section:
     start = time.perf_counter()
     cases = CASES[:QUICK] if quick else CASES
     results = measure(cases)
+    in_browser = measure_in_browser() if Path(CHROMIUM).exists() else []
     seconds = time.perf_counter() - start
     if not quick:
-        write_section(section_text(results, "python bench/estimates.py", seconds))
+        write_section(section_text(results, "python bench/estimates.py", seconds, in_browser))
     out = Section(
         f"Time estimates against the clock: {len(results)} runs through the app{' (--quick)' if quick else ''}"
     )
@@ -263,6 +360,10 @@ def run(quick: bool = False) -> Section:
             r["met"],
             unit="s",
         )
+    for r in in_browser:
+        out.row(f"{r['case']}: measured / shown seconds", r["estimate_s"], r["measured_s"], r["ratio"], "0.7-1.3x", r["met"], unit="s")
+    if not in_browser:
+        out.notes.append(f"No Chromium at {CHROMIUM}: the runs through the page were not made.")
     out.notes.append(threads_note(results) + f"; load average at the end {load_average()}.")
     if not quick:
         out.notes.append("Details in the estimates section below.")
@@ -270,6 +371,9 @@ def run(quick: bool = False) -> Section:
         "estimate_ratio_worst": max((abs(r["ratio"] - 1), r["ratio"]) for r in results)[1],
         "estimates_met": sum(r["met"] for r in results),
         "estimates_cases": len(results),
+        "estimates_browser_met": sum(r["met"] for r in in_browser),
+        "estimates_browser_cases": len(in_browser),
+        "estimate_ratio_worst_browser": max(((abs(r["ratio"] - 1), r["ratio"]) for r in in_browser), default=(0, None))[1],
     }
     return out
 
