@@ -148,7 +148,7 @@ TEXTS = {
     "train.plan.step.budget": "about **{step} per step** {where} → **≈ {total}** (time budget; about {steps:,} of {max_steps:,} steps, {evals} evaluations)",
     "train.plan.step.close": "about **{step} per step** {where} → {steps:,} steps and {evals} evaluations ≈ **{total}**, close to the {budget} time budget: it may end the run first",
     "train.plan.step.budget.close": "about **{step} per step** {where} → **≈ {total}** (time budget; about {steps:,} of {max_steps:,} steps, {evals} evaluations). The whole run is close to the {budget} budget: it may finish all {max_steps:,} steps first",
-    "train.plan.parts": "of which steps {steps_s} · evaluations with their samples and figures {evals_s} · start-up and loss curve {other_s}",
+    "train.plan.parts": "of which steps {steps_s} · evaluations with their samples and figures {evals_s} · start-up, loss curve and saving {other_s}",
     "train.plan.on_device": "on {device}",
     "train.plan.on_cpu.one": "on this CPU (1 training thread)",
     "train.plan.on_cpu.many": "on this CPU ({threads} training threads)",

@@ -153,7 +153,7 @@ TEXTS = {
     "train.plan.step.budget": "unos **{step} por paso** {where} → **≈ {total}** (tiempo máximo; unos {steps:,} de {max_steps:,} pasos, {evals} evaluaciones)",
     "train.plan.step.close": "unos **{step} por paso** {where} → {steps:,} pasos y {evals} evaluaciones ≈ **{total}**, cerca del tiempo máximo de {budget}: puede que este termine el entrenamiento antes",
     "train.plan.step.budget.close": "unos **{step} por paso** {where} → **≈ {total}** (tiempo máximo; unos {steps:,} de {max_steps:,} pasos, {evals} evaluaciones). El entrenamiento entero está cerca del límite de {budget}: puede que termine antes sus {max_steps:,} pasos",
-    "train.plan.parts": "de ellos pasos {steps_s} · evaluaciones con sus muestras y figuras {evals_s} · arranque y curva de pérdida {other_s}",
+    "train.plan.parts": "de ellos pasos {steps_s} · evaluaciones con sus muestras y figuras {evals_s} · arranque, curva de pérdida y guardado {other_s}",
     "train.plan.on_device": "en {device}",
     "train.plan.on_cpu.one": "en esta CPU (1 hilo de entrenamiento)",
     "train.plan.on_cpu.many": "en esta CPU ({threads} hilos de entrenamiento)",

@@ -41,6 +41,7 @@ DRAW = DrawCosts(
     tokenize_s={"char": (0.001, 3e-8), "bpe": (0.05, 3e-7)},
     watch_fixed_s=0.02,
     watch_per_head_s=0.002,
+    finish_s=0.2,
 )
 CHARS = 1_000_000
 CHAR_VOCAB, BPE_VOCAB = 65, 11_901
@@ -78,8 +79,9 @@ def test_the_estimate_is_the_steps_plus_the_evaluations_reports_updates_and_star
     # The drawing beside the steps costs them its whole time (REPORTS_ON_CLOCK is 1).
     assert e.reports_on_clock == 1
     assert e.total_s == pytest.approx(
-        e.steps_s + e.evaluations * (e.evaluation_s + e.report_s) + e.startup_s + e.updates * e.update_s
+        e.steps_s + e.evaluations * (e.evaluation_s + e.report_s) + e.startup_s + e.updates * e.update_s + e.finish_s
     )
+    assert e.finish_s == DRAW.finish_s  # the checkpoint written and the memory given back, after the last step
     assert e.total_s > e.steps_s + e.evaluations_s > e.steps_s
 
 
@@ -118,7 +120,7 @@ def test_bpe_costs_more_than_char_for_the_same_shape(timer):
 
 def test_the_time_budget_ends_the_estimate_and_the_plan_says_so(timer):
     unbounded = estimate_run(timer, tiny(max_steps=2000), CHAR_VOCAB, CHARS)
-    training_clock = unbounded.total_s - unbounded.startup_s
+    training_clock = unbounded.total_s - unbounded.startup_s - unbounded.finish_s  # the budget's part
     budget = round(training_clock / 2, 1)
     settings = tiny(max_steps=2000, time_budget_s=budget)
     capped = estimate_run(timer, settings, CHAR_VOCAB, CHARS)
@@ -126,7 +128,7 @@ def test_the_time_budget_ends_the_estimate_and_the_plan_says_so(timer):
     # The budget, then the last step's overrun and one more evaluation: never much more, never less.
     assert (
         budget
-        <= capped.total_s - capped.startup_s
+        <= capped.total_s - capped.startup_s - capped.finish_s
         <= budget + capped.step_s + capped.evaluation_s + capped.report_s + 3 * capped.update_s
     )
     # Evaluations every eval_interval steps, and one more where the budget stops the run.
@@ -142,7 +144,7 @@ def test_the_time_budget_ends_the_estimate_and_the_plan_says_so(timer):
 
 def test_a_run_about_as_long_as_its_budget_is_said_to_be_close_either_way(timer):
     unbounded = estimate_run(timer, tiny(max_steps=2000), CHAR_VOCAB, CHARS)
-    clock = unbounded.total_s - unbounded.startup_s
+    clock = unbounded.total_s - unbounded.startup_s - unbounded.finish_s
     info = plan.TextInfo(CHARS, CHAR_VOCAB, BPE_VOCAB)
     for share, budget_ends in ((0.93, False), (1.07, True)):  # the run's length over its budget
         settings = tiny(max_steps=2000, time_budget_s=round(clock / share, 2))

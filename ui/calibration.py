@@ -37,13 +37,15 @@ from __future__ import annotations
 
 import math
 import statistics
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 import torch
 
-from gpt import GPT, GPTConfig, TrainConfig, Trainer, make_tokenizer
+from gpt import GPT, GPTConfig, TrainConfig, Trainer, make_tokenizer, save
 from gpt.device import CPU_BF16_MIN_WIDTH, resolve_device, resolve_precision
 
 from . import threads
@@ -152,6 +154,7 @@ class DrawCosts:
     tokenize_s: dict  # tokenizer kind -> (fixed, per character) seconds to build it on a text and encode the text
     watch_fixed_s: float  # an evaluation's recording and views (ui/watch.py): snapshot, surprise strip, head metrics
     watch_per_head_s: float  # ... per head of every layer
+    finish_s: float = 0.0  # after the last step: the checkpoint written, the run's memory given back to the OS
 
     def probe_s(self, n_head: int) -> float:
         return self.probe_fixed_s + self.probe_per_head_s * n_head
@@ -434,6 +437,13 @@ def _time_drawing() -> DrawCosts:
 
     small, big = _with_threads(threads.INFER_THREADS, lambda: (watch(2, 2), watch(4, 4)))
     watch_per_head = max(0.0, big - small) / 12
+    # The end of a run (ui/training.py): its checkpoint saved, then release_memory() (a full garbage
+    # collection and malloc_trim: about 0.2 s in the app, which the user waits for as well).
+    config = GPTConfig(vocab_size=tokenizer.vocab_size, block_size=64, n_layer=2, n_head=2, n_embd=64)
+    with tempfile.TemporaryDirectory() as folder:
+        checkpoint = Path(folder) / "run.safetensors"
+        finish = seconds(lambda: (save(checkpoint, GPT(config), tokenizer, {}), release_memory()))
     return DrawCosts(
-        max(0.0, two - 2 * per_head), per_head, loss, tokenize, max(0.0, small - 4 * watch_per_head), watch_per_head
+        max(0.0, two - 2 * per_head), per_head, loss, tokenize, max(0.0, small - 4 * watch_per_head), watch_per_head,
+        finish,
     )

@@ -13,6 +13,7 @@ their own, and the page's side, which shows what they did. On the user's clock i
                   ui/watch.py records and draws (the attention snapshot, the surprise strip, the
                   head metrics)
   + updates       the loss curve, redrawn at most every UPDATE_INTERVAL_S and at each evaluation
+  + finish        after the last step: the checkpoint written, the run's memory given back
 
 The reports and updates run beside the steps, on a copy of the weights, yet on a CPU they still
 cost the steps about their whole time (REPORTS_ON_CLOCK), and the last evaluation's report is
@@ -77,6 +78,7 @@ class RunEstimate:
     update_s: float  # one redraw of the loss curve
     reports_on_clock: float  # the share of the reports' and updates' time the steps lose (REPORTS_ON_CLOCK)
     startup_s: float  # tokenizing the text and the first step's one-off costs
+    finish_s: float  # after the last step: the checkpoint saved, the run's memory given back
     threads: int  # the training's CPU threads (1 on a GPU)
     precision: str
     budget_share: float | None = None  # the time the whole run (max_steps) would take, over the time budget
@@ -98,9 +100,9 @@ class RunEstimate:
 
     @property
     def other_s(self) -> float:
-        """Start-up and the loss curve's redraws (the last one's whole, as the last report's)."""
+        """Start-up, the loss curve's redraws (the last one's whole, as the last report's) and the finish."""
         beside = self.updates * self.reports_on_clock * self.update_s
-        return self.startup_s + beside + (1 - self.reports_on_clock) * self.update_s
+        return self.startup_s + beside + (1 - self.reports_on_clock) * self.update_s + self.finish_s
 
     @property
     def total_s(self) -> float:
@@ -165,6 +167,7 @@ def estimate_run(
         update_s=update,
         reports_on_clock=lost,
         startup_s=startup,
+        finish_s=draw.finish_s,
         threads=costs.threads,
         precision=costs.precision,
         budget_share=budget_share,
