@@ -146,7 +146,7 @@ def test_a_run_about_as_long_as_its_budget_is_said_to_be_close_either_way(timer)
     unbounded = estimate_run(timer, tiny(max_steps=2000), CHAR_VOCAB, CHARS)
     clock = unbounded.total_s - unbounded.startup_s - unbounded.finish_s
     info = plan.TextInfo(CHARS, CHAR_VOCAB, BPE_VOCAB)
-    for share, budget_ends in ((0.93, False), (1.07, True)):  # the run's length over its budget
+    for share, budget_ends in ((0.8, False), (1.2, True)):  # the run's length over its budget, within ±30%
         settings = tiny(max_steps=2000, time_budget_s=round(clock / share, 2))
         e = estimate_run(timer, settings, CHAR_VOCAB, CHARS)
         assert e.budget_is_close and e.budget_ends_run == budget_ends

@@ -56,10 +56,10 @@ def update_interval_s() -> float:
 # so counting it whole makes bigger models' estimates up to about a tenth too long.
 REPORTS_ON_CLOCK = 1.0
 
-# A run whose whole length is within this share of its time budget (either side) may or may not be
-# ended by it: on a shared machine one run differs from the next by up to about a tenth
-# (bench/estimates.py, bench/RESULTS.md), so the plan says "may" rather than guess.
-BUDGET_MARGIN = 0.15
+# How close the estimate is held to the clock on the machine it runs on: within ±30%
+# (bench/estimates.py measures it). So a run whose whole length is within that share of its time
+# budget, either side, may or may not be ended by it, and the plan says "may" rather than guess.
+ESTIMATE_TOLERANCE = 0.30
 
 
 @dataclass(frozen=True)
@@ -86,7 +86,7 @@ class RunEstimate:
     @property
     def budget_is_close(self) -> bool:
         """Whether the run's whole length is so near its time budget that either may come first."""
-        return self.budget_share is not None and abs(self.budget_share - 1) <= BUDGET_MARGIN
+        return self.budget_share is not None and abs(self.budget_share - 1) <= ESTIMATE_TOLERANCE
 
     @property
     def steps_s(self) -> float:
