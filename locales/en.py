@@ -21,7 +21,7 @@ TEXTS = {
     "device.core": "core",
     "device.cores": "cores",
     "device.split.fixed": "{train} for training",
-    "device.split.adaptive": "{alone} for training, {busy} while a request runs",
+    "device.split.adaptive": "{alone} for training, {busy} while a request runs or a browser on this machine draws the run",
     # --- Generate ---
     "generate.intro": (
         "**Let the model write.** It reads your prompt, gives every possible next token a probability, draws one, "

@@ -22,7 +22,7 @@ TEXTS = {
     "device.core": "núcleo",
     "device.cores": "núcleos",
     "device.split.fixed": "{train} para entrenar",
-    "device.split.adaptive": "{alone} para entrenar, {busy} mientras atiende una petición",
+    "device.split.adaptive": "{alone} para entrenar, {busy} mientras atiende una petición o un navegador de esta máquina dibuja el entrenamiento",
     # --- Generar ---
     "generate.intro": (
         "**Deja que el modelo escriba.** Lee tu texto inicial, da una probabilidad a cada token que podría venir "
