@@ -214,7 +214,8 @@ def test_a_second_train_is_refused_and_stop_twice_is_harmless(app):
         )
         assert "Stopping after the current step" in bob.predict(api_name="/stop_training")
         second = bob.predict(api_name="/stop_training")  # Stop pressed twice: no error, a sensible answer
-        assert "Stopping" in second or "Nothing to stop" in second
+        # The first Stop may already have ended the run: then the second finds it saving, or done.
+        assert any(answer in second for answer in ("Stopping", "already finished: its model is being saved", "Nothing to stop"))
         final = first.result(timeout=60)
         assert "Stopped at step" in final[0]
         assert "Nothing to stop" in bob.predict(api_name="/stop_training")  # and a third time, after the end
