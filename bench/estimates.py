@@ -167,8 +167,6 @@ def measure(cases: list) -> list[dict]:
             )
             run = run_in_app(app, text, settings_of(name, tokenizer, changes))
             ratio = run["measured_s"] / estimate["total_s"]
-            ended_by_budget = run["how"] == "Time budget reached"
-            budget_agrees = estimate["budget_is_close"] or estimate["budget_ends_run"] == ended_by_budget
             results.append(
                 {
                     "case": case_name(name, tokenizer, changes),
@@ -176,8 +174,7 @@ def measure(cases: list) -> list[dict]:
                     "estimate": estimate,
                     "run": run,
                     "ratio": ratio,
-                    "met": abs(ratio - 1) <= TOLERANCE and budget_agrees,
-                    "budget_agrees": budget_agrees,
+                    **verdict(ratio, run["how"], estimate["budget_ends_run"], estimate["budget_is_close"]),
                 }
             )
             print(
@@ -186,6 +183,20 @@ def measure(cases: list) -> list[dict]:
                 flush=True,
             )
     return results
+
+
+def verdict(ratio: float, how: str, budget_ends_run: bool, budget_is_close: bool) -> dict:
+    """Whether a run met the target: within the tolerance, and ended by the time budget exactly when
+    the estimate said so, unless it said the run was close to its budget (either may come first)."""
+    budget_agrees = budget_is_close or budget_ends_run == (how == "Time budget reached")
+    return {"budget_agrees": budget_agrees, "met": abs(ratio - 1) <= TOLERANCE and budget_agrees}
+
+
+def ended_by(how: str, r: dict, budget_is_close: bool) -> str:
+    """How a run ended, and what the estimate had said of it when that differs."""
+    if budget_is_close:
+        return how + " (estimate: close to the budget, either)"
+    return how + ("" if r["budget_agrees"] else " (estimate disagrees)")
 
 
 # --- the runs, through the page --------------------------------------------------------------
@@ -247,9 +258,7 @@ def measure_in_browser() -> list[dict]:
             print(f"  {preset_label} {tokenizer}, through the page ...", file=sys.stderr, flush=True)
             r = run_in_browser(app.url, preset_label, tokenizer)
             r["ratio"] = r["measured_s"] / r["estimate_s"]
-            ended_by_budget = r["how"] == "Time budget reached"
-            r["budget_agrees"] = r["budget_is_close"] or r["budget_ends_run"] == ended_by_budget
-            r["met"] = abs(r["ratio"] - 1) <= TOLERANCE and r["budget_agrees"]
+            r.update(verdict(r["ratio"], r["how"], r["budget_ends_run"], r["budget_is_close"]))
             print(f"    shown {r['estimate_s']:.1f} s, measured {r['measured_s']:.1f} s: x{r['ratio']:.2f}", file=sys.stderr, flush=True)
             out.append(r)
     return out
@@ -265,7 +274,7 @@ def table(results: list[dict]) -> str:
     ]
     for r in results:
         e, m = r["estimate"], r["run"]
-        ended = m["how"] + (" (estimate: close to the budget, either)" if e["budget_is_close"] else "" if r["budget_agrees"] else " (estimate disagrees)")
+        ended = ended_by(m["how"], r, e["budget_is_close"])
         rows.append(
             f"| {r['case']} | {e['total_s']:.1f} s | {e['steps_s']:.1f} / {e['evaluations_s']:.1f} ({e['evaluations']} x {e['eval_iters']} batches x 2) / {e['other_s']:.1f} s "
             f"| {m['measured_s']:.1f} s | **{r['ratio']:.2f}** {'✓' if r['met'] else '✗'} | {e['steps']:,} / {m['steps']:,} of {e['max_steps']:,} | {ended} | {m['load_before']} |"
@@ -279,7 +288,7 @@ def browser_table(results: list[dict]) -> str:
         "|---|---|---|---|---|---|---|",
     ]
     for r in results:
-        ended = r["how"] + (" (shown: close to the budget, either)" if r["budget_is_close"] else "" if r["budget_agrees"] else " (estimate disagrees)")
+        ended = ended_by(r["how"], r, r["budget_is_close"])
         rows.append(
             f"| {r['case']} | {r['estimate_s']:.1f} s | {r['measured_s']:.1f} s | **{r['ratio']:.2f}** {'✓' if r['met'] else '✗'} | {r['threads']} | {ended} | {r['load_before']} |"
         )

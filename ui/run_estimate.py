@@ -131,7 +131,7 @@ def estimate_run(
     batch = settings.batch_size
     step = costs.step_s(config, batch)
     # The evaluations' spacing and size, as the run will decide them from the same step estimate.
-    plan = settings.train_config(step_seconds=timer.seconds(config, batch, beside_browser), device=timer.device.type)
+    plan = settings.train_config(step_seconds=step, device=timer.device.type)
     evaluation = EVALUATED_TEXTS * plan.eval_iters * costs.forward_s(config, batch)
     report = (
         _sample_s(costs, config, sample_tokens(settings.tokenizer))

@@ -16,8 +16,8 @@ browser draws every update the run streams (on the 2-core EPYC headless Chromium
 CPU on a 10-28 s run), and an OpenMP team of two that loses a core to it stalls at every barrier.
 Measured through the page: the tiny preset took 9.4-11 s on two threads and 5.9-6.5 s on one, the
 fast preset 26.6 s against 21.8 s (through the API, with no browser beside it, 4.2 and 15.4 s on
-two). The training loop asks at
-every step, so it gives a core back within one step of a request starting. With one core
+two). The training loop asks at every step, so it gives a core back within one step of a request
+starting. With one core
 everything gets one. MIRADOR_TRAIN_THREADS fixes the training's count (no adapting);
 MIRADOR_INFER_THREADS sets the requests'. Up to INFERENCE_CONCURRENCY requests run at once.
 

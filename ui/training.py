@@ -149,7 +149,7 @@ def train(
     registry.begin_job(sid, job)  # from here on Stop finds the job
     try:
         queue.join(job)  # refused at once when the line is full, before any work
-        prepared = None if job.cancelled else prepare(request, timer, beside_browser)  # in line; its errors end the run
+        prepared = None if job.cancelled else prepare(request, timer, job.beside_browser)  # in line; its errors end the run
         for position in queue.wait_turn(job):
             yield TrainUpdate(status=waiting_text(position, queue.slots, lang))
         if not job.start():
