@@ -110,10 +110,16 @@ def test_training_a_one_layer_one_head_model_in_the_form(browser, site, tmp_path
     page, watcher = open_page(browser, url)
     open_tab(page, "Train")
     page.get_by_text("Advanced settings").click()
-    for elem_id, value in (("n-layer", 1), ("n-head", 1), ("n-embd", 16), ("max-steps", 20)):
+    wanted = (("n-layer", 1), ("n-head", 1), ("n-embd", 16), ("max-steps", 20))
+    page.locator("#n-layer input[type=number]").wait_for(timeout=30_000)
+    page.wait_for_timeout(1_000)  # the accordion's fields mounted with their values before we type
+    for elem_id, value in wanted:
         box = page.locator(f"#{elem_id} input[type=number]")
         box.fill(str(value))
         box.press("Enter")
+    # Every field holds what was typed before Train is pressed (CI once trained 2 x 1 x 16 here).
+    typed = " && ".join(f"document.querySelector('#{e} input[type=number]').value === '{v}'" for e, v in wanted)
+    page.wait_for_function(f"() => {typed}", timeout=10_000)
     page.wait_for_timeout(500)
     page.locator("#train-button").click()
     page.wait_for_function("() => /at step 20/.test(document.querySelector('#train-status').innerText)", timeout=90_000)
