@@ -21,7 +21,7 @@ from gradio.i18n import I18nData
 from starlette.middleware import Middleware
 
 from locales import DEFAULT, text
-from ui import attention_tab, generate_tab, learn_tab, limits, memory, model_tab, theme, threads, train_tab
+from ui import attention_tab, generate_tab, learn_tab, limits, model_tab, theme, threads, train_tab
 from ui.checkpoints import model_card
 from ui.clients import reported_width
 from ui.context import DEFAULT_MODEL, AppContext, create_context
@@ -61,6 +61,7 @@ class MiradorBlocks(gr.Blocks):
     """gr.Blocks whose launch() defaults keep everything on this machine."""
 
     def launch(self, **kwargs):
+        policy = threads.policy()
         defaults = dict(
             theme=theme.theme(),
             css=theme.CSS,
@@ -76,7 +77,7 @@ class MiradorBlocks(gr.Blocks):
             state_session_capacity=limits.MAX_GRADIO_SESSION_STATES,
             # Every /train call holds a Gradio worker while it runs or waits in our queue (up to
             # slots + the waiting cap), beside the requests: Gradio must have a worker for each.
-            max_threads=max(40, threads.TRAINING_SLOTS + limits.MAX_WAITING_TRAININGS + threads.INFERENCE_CONCURRENCY + 16),
+            max_threads=max(40, policy.training_slots + limits.MAX_WAITING_TRAININGS + policy.inference_concurrency + 16),
             app_kwargs={"middleware": [Middleware(RefuseRemoteFiles)]},
             i18n=I18N,
         )
@@ -90,7 +91,7 @@ class MiradorBlocks(gr.Blocks):
 
 def create_app(default_model_path=None, corpus_path=None, training_slots=None) -> MiradorBlocks:
     """Build the app (its own sessions, queue and bundled model); launch() to serve it.
-    training_slots: trainings at once (default ui/threads.TRAINING_SLOTS)."""
+    training_slots: trainings at once (default: the thread policy's, ui/threads.py)."""
     ctx = create_context(default_model_path or os.environ.get("MIRADOR_MODEL") or DEFAULT_MODEL, corpus_path, training_slots=training_slots)
     with MiradorBlocks(title=TITLE, delete_cache=(3600, 3600)) as demo:
         with gr.Row(equal_height=False, elem_id="top"):
@@ -144,7 +145,7 @@ def create_app(default_model_path=None, corpus_path=None, training_slots=None) -
             show_progress="hidden",
             preprocess=False,
             concurrency_id="inference",
-            concurrency_limit=threads.INFERENCE_CONCURRENCY,
+            concurrency_limit=ctx.policy.inference_concurrency,
         )
         relearn_fn, relearn_inputs, relearn_outputs = learn.refresh
         relearn = dict(redraw, fn=relearn_fn, inputs=relearn_inputs, outputs=relearn_outputs, preprocess=True)
@@ -202,7 +203,7 @@ def create_app(default_model_path=None, corpus_path=None, training_slots=None) -
             """The tab closed: stop its training, free its model and files."""
             ctx.registry.end(session_id(request))
             ctx.clients.forget(session_id(request))
-            memory.trim_when_quiet()
+            ctx.policy.memory.trim_when_quiet()
 
         demo.unload(end_session)
     demo.context = ctx  # for tests and tools: the sessions, queue and bundled model

@@ -15,7 +15,6 @@ stands in, and the table says so. The handler runs with the app's request thread
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script (python bench/<name>.py): import bench.* from the repo root
@@ -23,7 +22,7 @@ if __package__ in (None, ""):  # run as a script (python bench/<name>.py): impor
 
 import torch  # noqa: E402
 
-from bench.common import ROOT, Section, bundled_model_path, median, standalone  # noqa: E402
+from bench.common import ROOT, KeptThreadCount, Section, Stopwatch, bundled_model_path, standalone  # noqa: E402
 
 TOKENS = 128
 TARGET_MS = 300.0
@@ -69,39 +68,29 @@ def run(quick: bool = False) -> Section:
     text = text_of(handle, TOKENS)
     n_tokens = len(attention.encode(handle, text))
     repeats = 5 if quick else 15
-    saved_threads = torch.get_num_threads()
-    maps_s, figure_s, json_s, total_s = [], [], [], []
+    watch = Stopwatch(warmup=2)
     ids = attention.encode(handle, text)
-    try:
-        for i in range(repeats + 2):  # two warm-up calls
-            t0 = time.perf_counter()
+    with KeptThreadCount() as kept:
+        for _ in watch.rounds(repeats):
             fig = attention.grid_figure(handle, text, 0)  # what the /attention handler runs
-            t1 = time.perf_counter()
+            watch.lap("figure")
             fig.to_json()  # what Gradio's Plot then does with the figure
-            t2 = time.perf_counter()
+            watch.lap("json")
             with threads.inference():
                 attention.attention_maps(handle.model, ids)  # the forward pass with attention, alone
-            t3 = time.perf_counter()
-            if i >= 2:
-                total_s.append(t2 - t0)
-                figure_s.append(t1 - t0)
-                json_s.append(t2 - t1)
-                maps_s.append(t3 - t2)
-    finally:
-        request_threads = torch.get_num_threads()
-        torch.set_num_threads(saved_threads)
-    ms = 1000 * median(total_s)
+            watch.lap("maps")
+    ms = watch.median_ms("figure", "json")
     section = Section(f"Inspection: attention maps for {n_tokens} tokens, all heads of one layer")
     section.row("server-side ms: grid_figure (forward + viz.head_grid) + fig.to_json()", None, ms, None, f"<= {TARGET_MS:.0f} ms", ms <= TARGET_MS, unit="ms")
-    section.row("  of which grid_figure (what the handler returns)", None, 1000 * median(figure_s), unit="ms")
-    section.row("  of which fig.to_json() (Gradio's serialisation)", None, 1000 * median(json_s), unit="ms")
-    section.row("  forward pass with return_attention alone", None, 1000 * median(maps_s), unit="ms")
+    section.row("  of which grid_figure (what the handler returns)", None, watch.median_ms("figure"), unit="ms")
+    section.row("  of which fig.to_json() (Gradio's serialisation)", None, watch.median_ms("json"), unit="ms")
+    section.row("  forward pass with return_attention alone", None, watch.median_ms("maps"), unit="ms")
     c = handle.config
     section.notes += [
         f"Model: {desc}: {c.n_layer} layers x {c.n_head} heads x {c.n_embd} wide, block {c.block_size}.",
-        f"Median of {repeats} calls after 2 warm-up calls, with the app's request policy of {request_threads} torch thread(s).",
+        f"Median of {repeats} calls after 2 warm-up calls, with the app's request policy of {kept.left} torch thread(s).",
     ]
-    section.json = {"attention_ms_128": ms, "attention_figure_ms": 1000 * median(figure_s), "attention_json_ms": 1000 * median(json_s)}
+    section.json = {"attention_ms_128": ms, "attention_figure_ms": watch.median_ms("figure"), "attention_json_ms": watch.median_ms("json")}
     return section
 
 

@@ -145,6 +145,54 @@ def interleave(variants: dict, rounds: int, warmup: int = 1) -> dict:
     return times
 
 
+class Stopwatch:
+    """Times the stages of a loop round by round, the first `warmup` rounds thrown away:
+
+        watch = Stopwatch(warmup=2)
+        for _ in watch.rounds(repeats):
+            fig = build()
+            watch.lap("figure")  # the time since the round began, or since the last lap
+            fig.to_json()
+            watch.lap("json")
+        watch.median_ms("figure", "json")  # the median over rounds of both stages together
+    """
+
+    def __init__(self, warmup: int = 2):
+        self.warmup = warmup
+        self.seconds: dict[str, list[float]] = {}  # stage -> its seconds in each kept round
+        self._keep, self._last = False, 0.0
+
+    def rounds(self, repeats: int):
+        for i in range(self.warmup + repeats):
+            self._keep, self._last = i >= self.warmup, time.perf_counter()
+            yield i
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        if self._keep:
+            self.seconds.setdefault(stage, []).append(now - self._last)
+        self._last = now
+
+    def median_ms(self, *stages: str) -> float:
+        """The median over the kept rounds of these stages' time in one round, summed, in ms."""
+        return 1000 * median([sum(round_s) for round_s in zip(*(self.seconds[stage] for stage in stages))])
+
+
+class KeptThreadCount:
+    """with KeptThreadCount() as kept: the process's torch thread count is put back on the way out
+    (kept.saved), and kept.left is the count the code inside left set: after the app's handlers,
+    which set their own (ui.threads.inference), the app's request policy."""
+
+    def __enter__(self):
+        self.saved, self.left = torch.get_num_threads(), None
+        return self
+
+    def __exit__(self, *exc):
+        self.left = torch.get_num_threads()
+        torch.set_num_threads(self.saved)
+        return False
+
+
 def paired_ratio(slow: list, fast: list):
     """Median over rounds of slow/fast: how many times faster `fast` ran, round by round."""
     return median([s / f for s, f in zip(slow, fast) if f > 0])

@@ -7,11 +7,11 @@ through the app.
 For each case, on tiny Shakespeare (capped at the app's text limit, ui/limits.py):
 - the estimate: what the Train tab shows for these settings and this text (ui/run_estimate.py),
   computed by a child process with the app's environment (its thread policy, MIRADOR_TRAIN_THREADS
-  included), calibrated once for all cases as the app calibrates once per process;
+  included), each shape timed as the app times it when the form first shows it (ui/calibration.py);
 - the clock: a fresh `python app.py` (subprocess, free port), the text and settings sent to /train
   with gradio_client, from the call to its last streamed update (start-up, steps, evaluations,
-  samples, figures, saving the model, Gradio's streaming: what the user waits for). One run at a
-  time, the app otherwise idle (its calibration, in the background from its start, over).
+  samples, figures, saving the model, Gradio's streaming: what the user waits for; the app has not
+  shown this shape's plan, so its prepare times the steps too). One run at a time, the app otherwise idle.
 Then the same as a person does it, for BROWSER_CASES: headless Chromium on this machine opens the
 page, chooses the preset and tokenizer, reads the estimate the Train tab shows, presses Train and
 waits for the status to say it is done (the page's clock, from the click). A browser on the app's
@@ -81,17 +81,17 @@ def training_text() -> str:
 
 def estimate_cases(cases: list) -> list[dict]:
     """Run in the child: one StepTimer for all cases, as in the app."""
-    from ui.plan import StepTimer, text_info
+    from ui.calibration import StepTimer
+    from ui.plan import text_info
     from ui.run_estimate import estimate_run
 
     text = training_text()
     info = text_info(text)
     timer = StepTimer()
-    start = time.perf_counter()
-    timer.warm_up().join()  # as the app does when it starts
     out = []
     for name, tokenizer, changes, _ in cases:
-        e = estimate_run(timer, settings_of(name, tokenizer, changes), info.vocab(tokenizer), info.chars)
+        start = time.perf_counter()
+        e = estimate_run(timer, settings_of(name, tokenizer, changes), info.vocab(tokenizer), timer.threads(), info.tokenize_s(tokenizer))
         out.append(
             {
                 "total_s": e.total_s,
@@ -107,12 +107,10 @@ def estimate_cases(cases: list) -> list[dict]:
                 "eval_iters": e.eval_iters,
                 "threads": e.threads,
                 "precision": e.precision,
+                "timing_s": time.perf_counter() - start,  # the shape timed, as on the form's first change to it
             }
         )
-    seconds = time.perf_counter() - start
-    timed = {c.precision: c for c in timer._costs.values()}  # what the calibration measured, per precision
-    costs = {p: {k: v for k, v in c.__dict__.items() if k not in ("precision", "threads")} for p, c in timed.items()}
-    return [{**o, "calibration_s": seconds, "costs": costs} for o in out]
+    return out
 
 
 def estimates_in_app_environment(cases: list, env: dict) -> list[dict]:
@@ -158,7 +156,7 @@ def measure(cases: list) -> list[dict]:
     text = training_text()
     results = []
     with AppProcess(env=env, log_name="estimates") as app:
-        app.wait_quiet()  # its calibration done: a run started meanwhile would share the cores with it
+        app.wait_quiet()  # its start-up work done: a run started meanwhile would share the cores with it
         for (name, tokenizer, changes, why), estimate in zip(cases, estimates):
             print(
                 f"  {case_name(name, tokenizer, changes)}: estimate {estimate['total_s']:.1f} s ...",
@@ -302,27 +300,19 @@ def threads_note(results: list[dict]) -> str:
     return f"{e['threads']} training thread(s) ({policy})"
 
 
-def calibration_note(costs: dict) -> str:
-    def one(precision, c):
-        return (
-            f"{precision}: fixed {c['fixed_s'] * 1e3:.1f} ms + {c['per_layer_s'] * 1e3:.2f} ms/layer + {c['per_parameter_s'] * 1e9:.2f}/parameter, "
-            f"{c['flops_per_s'] / 1e9:.0f} GFLOP/s (attention {c['attention_flops_per_s'] / 1e9:.0f}), {c['per_logit_s'] * 1e9:.1f}/logit in the cache, {c['per_logit_out_s'] * 1e9:.1f} out of it; forward {c['forward_body']:.2f} of the body, "
-            f"{c['forward_logits']:.2f} of the logits; first step +{c['first_step_extra_s'] * 1e3:.0f} ms"
-        )
-
-    return "; ".join(one(p, c) for p, c in costs.items())
+def timing_note(results: list[dict]) -> str:
+    return ", ".join(f"{r['case']} {r['estimate']['timing_s']:.1f} s" for r in results)
 
 
 def section_text(results: list[dict], argv: str, seconds: float, in_browser: list[dict]) -> str:
     met = sum(r["met"] for r in results)
     browser_met = sum(r["met"] for r in in_browser)
-    calibration = results[0]["estimate"]["calibration_s"]
     return f"""{START}
 ## Time estimates against the clock (bench/estimates.py)
 
 `{argv}` on {time.strftime("%Y-%m-%d")} — {cpu_model()}, {threads_note(results)}; load average at the end {load_average()}
 (the machine is shared with other work). Estimate: the Train tab's (ui/run_estimate.py), by a process with the app's
-environment, calibrated once ({calibration:.1f} s for all cases' precisions). Measured: a fresh `python app.py`, /train via
+environment, each shape timed as the form times it when it first shows it. Measured: a fresh `python app.py`, /train via
 gradio_client, from the call to its last update. Tiny Shakespeare. Target: measured / estimate in [{1 - TOLERANCE:.1f}, {1 + TOLERANCE:.1f}],
 and the time budget ends the run exactly when the estimate says so (or the estimate says the run is close to its budget,
 either may come first). **{met} of {len(results)} met.**
@@ -335,7 +325,7 @@ measured from the click on Train to the status saying it is done. **{browser_met
 {browser_table(in_browser)}
 
 - Where the time budget ends a run, the total is the budget's; the estimated steps show the step model there.
-- Calibration (per parameter and per logit: ns): {calibration_note(results[0]["estimate"]["costs"])}.
+- Timing each shape for its estimate (steps, an evaluation, the page's report, the finish): {timing_note(results)}.
 - Cases changed from their preset to keep the bench short: {"; ".join(f"{r['case']}: {r['why']}" for r in results if r["why"]) or "none"}.
   medium bpe (15.3M parameters) is over the app's cap and cannot run.
 - (this section took {seconds:.0f} s)

@@ -34,7 +34,7 @@ if __package__ in (None, ""):  # run as a script (python bench/<name>.py): impor
 
 import torch  # noqa: E402
 
-from bench.common import ROOT, Section, bundled_model_path, char_data, interleave, median, paired_ratio, standalone  # noqa: E402
+from bench.common import ROOT, KeptThreadCount, Section, bundled_model_path, char_data, interleave, median, paired_ratio, standalone  # noqa: E402
 from gpt import GPT, GPTConfig, TrainConfig, Trainer, load, split_ids  # noqa: E402
 from gpt.fast_weights import CPU_FAST_MIN_WEIGHT_MB, copied_mb, decode_precision  # noqa: E402
 from gpt.generation import generate  # noqa: E402
@@ -90,21 +90,21 @@ def measure(name: str, rounds: int, models: dict, warmup: int = 1, lean_recomput
             out = generate(model, prompt, new_tokens, temperature=1.0, generator=generator, precision=variant)
         outputs.setdefault(variant, []).append(out)
 
-    variants = ["reference", "exact", "fast"] + (["lean recompute"] if lean_recompute else [])
+    variants = ["reference", "exact", "bf16"] + (["lean recompute"] if lean_recompute else [])
     times = interleave({v: (lambda v=v: run(v)) for v in variants}, rounds=rounds, warmup=warmup)
     for variant in ("exact", "lean recompute"):
         for ref, out in zip(outputs["reference"], outputs.get(variant, [])):
             assert torch.equal(ref, out), f"{name}: {variant} and the plain loop generated different tokens for the same seed"
-    reference, fast = outputs["reference"][-1][0, prompt_len:], outputs["fast"][-1][0, prompt_len:]
+    reference, fast = outputs["reference"][-1][0, prompt_len:], outputs["bf16"][-1][0, prompt_len:]
     differs = (reference != fast).nonzero()
     result = {
         "reference_tok_s": new_tokens / median(times["reference"]),
         "exact_tok_s": new_tokens / median(times["exact"]),
-        "fast_tok_s": new_tokens / median(times["fast"]),
+        "fast_tok_s": new_tokens / median(times["bf16"]),
         "speedup": paired_ratio(times["reference"], times["exact"]),
-        "fast_speedup": paired_ratio(times["reference"], times["fast"]),
-        "fast_over_exact": paired_ratio(times["exact"], times["fast"]),
-        "fast_runs": decode_precision(model, "fast"),
+        "fast_speedup": paired_ratio(times["reference"], times["bf16"]),
+        "fast_over_exact": paired_ratio(times["exact"], times["bf16"]),
+        "fast_runs": decode_precision(model, "bf16"),
         # Sampling amplifies any difference: once one token differs, the texts part ways.
         "fast_same_tokens_until": int(differs[0, 0]) if len(differs) else new_tokens,
         "new_tokens": new_tokens,
@@ -206,16 +206,13 @@ def run(quick: bool = False) -> Section:
     # The app runs every request with one torch thread (ui/threads.py): the in-window cases again so.
     one_thread = {}
     if not quick:
-        saved = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
+        with KeptThreadCount() as kept:
+            torch.set_num_threads(1)
             for name, n_rounds in (("small", 9), ("large", 3)):
                 r = one_thread[name] = measure(name, n_rounds, models)
                 section.row(f"{name}, 1 torch thread (the app's request policy); exact", r["reference_tok_s"], r["exact_tok_s"], r["speedup"], unit="tok/s")
                 section.row(f"{name}, 1 torch thread (the app's request policy); fast (runs {r['fast_runs']})", r["reference_tok_s"], r["fast_tok_s"], r["fast_speedup"], unit="tok/s")
-        finally:
-            torch.set_num_threads(saved)
-        section.notes += _why_short(results, one_thread, saved)
+        section.notes += _why_short(results, one_thread, kept.saved)
 
     checks = quality(quick)
     for name, q in checks.items():
@@ -230,7 +227,7 @@ def run(quick: bool = False) -> Section:
     fp32_mb = copied_mb(large_model) + head_mb
     section.notes += [
         "Reference: the plain loop under torch.no_grad() (forward of the cropped context, last position's logits, sample, append), float32. "
-        "Ours: generate(...) with the KV cache, precision='exact' (the default) and precision='fast'.",
+        "Ours: generate(...) with the KV cache, precision='exact' (the default) and precision='bf16'.",
         "exact's output was identical to the reference's, token for token, in every round (same seed; asserted). "
         "fast samples from float32 logits of bf16 products, so its text may part from the reference's at the first draw that lands differently; "
         "in the last round it matched for its first "

@@ -47,11 +47,13 @@ import torch  # noqa: E402
 
 from bench.common import Section, char_data, median  # noqa: E402
 from gpt import GPT, GPTConfig, TrainConfig, Trainer  # noqa: E402
+from gpt.train import add_settings_flags, given_flags  # noqa: E402
 
 TARGET_VAL_LOSS = 1.48
 TARGET_SECONDS = 60.0
 MODEL = dict(n_layer=6, n_head=6, n_embd=384, block_size=256, dropout=0.2)
 TRAIN = dict(batch_size=64, learning_rate=1e-3, warmup_steps=100, min_lr=1e-4, max_steps=5000, eval_interval=250, eval_iters=20, weight_decay=0.1, grad_clip=1.0)
+TUNABLE = ("learning_rate", "max_steps", "warmup_steps", "eval_interval", "eval_iters")  # the command line may change these
 
 # Dense bf16 tensor-core peaks, TFLOP/s (no sparsity), matched against the device name in order.
 PEAKS = [
@@ -288,11 +290,9 @@ def rank_worker(args) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="cap the run at 120 s (default: off, 600 s)")
-    parser.add_argument("--lr", type=float, help=f"peak learning rate (default {TRAIN['learning_rate']:g})")
-    parser.add_argument("--max-steps", type=int, help=f"steps the cosine decay is planned for (default {TRAIN['max_steps']})")
-    parser.add_argument("--warmup-steps", type=int, help=f"default {TRAIN['warmup_steps']}")
-    parser.add_argument("--eval-interval", type=int, help=f"default {TRAIN['eval_interval']}")
-    parser.add_argument("--eval-iters", type=int, help=f"default {TRAIN['eval_iters']}")
+    # The training flags are the settings' own (gpt/settings.py, as python -m gpt.train makes them:
+    # --learning-rate or --lr, ...), with this recipe's defaults.
+    add_settings_flags(parser, names=TUNABLE, shown_defaults=TRAIN)
     parser.add_argument("--peak-tflops", type=float, help="the GPU's dense bf16 peak, if its name is not recognised (default: from the name)")
     parser.add_argument("--cap-s", type=float, help="stop after this many seconds (default 600, 120 with --quick)")
     parser.add_argument("--rank-worker", action="store_true", help="internal: one rank of the several-GPU run (default: off)")
@@ -315,7 +315,7 @@ def main() -> None:
         print(section.markdown())
         print(json.dumps(section.json))
         return
-    overrides = {k: v for k, v in dict(learning_rate=args.lr, max_steps=args.max_steps, warmup_steps=args.warmup_steps, eval_interval=args.eval_interval, eval_iters=args.eval_iters).items() if v is not None}
+    overrides = given_flags(args, names=TUNABLE)
 
     start = time.perf_counter()
     section = run(args.quick, overrides, args.peak_tflops, args.cap_s)

@@ -15,16 +15,13 @@ thread policy (ui.threads.inference); the process's thread count is restored aft
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script (python bench/<name>.py): import bench.* from the repo root
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import torch  # noqa: E402
-
 from bench.attention import model_handle, text_of  # noqa: E402
-from bench.common import Section, median, standalone  # noqa: E402
+from bench.common import KeptThreadCount, Section, Stopwatch, median, standalone  # noqa: E402
 
 TOKENS = 64
 TARGET_MS = 1500.0
@@ -53,33 +50,21 @@ def run(quick: bool = False) -> Section:
     client = Client(width_px=1400)
     controls = learn.Controls(layer=1, head=1, position=n_tokens // 2, temperature=0.8, top_k=10, top_p=0.9)
     repeats = 5 if quick else 15
-    saved_threads = torch.get_num_threads()
-    page_s, views_s, json_s, trace_s, focus_s, sampling_s, sizes = [], [], [], [], [], [], []
-    try:
-        for i in range(repeats + 2):  # two warm-up rounds
-            t0 = time.perf_counter()
+    watch = Stopwatch(warmup=2)
+    sizes = []  # the bytes of one page: the same in every round
+    with KeptThreadCount() as kept:
+        for _ in watch.rounds(repeats):
             views = learn.views(handle, refs, sentence, controls, "en", client)  # every section
-            t1 = time.perf_counter()
-            size = serialised(views)  # what Gradio then does with the figures
-            t2 = time.perf_counter()
+            watch.lap("views")
+            sizes.append(serialised(views))  # what Gradio then does with the figures
+            watch.lap("json")
             learn.run_trace(handle, learn.read(handle, sentence))  # the one forward pass, alone
-            t3 = time.perf_counter()
+            watch.lap("trace")
             serialised(learn.views(handle, refs, sentence, controls, "en", client, names=learn.FOCUS_VIEWS))
-            t4 = time.perf_counter()
+            watch.lap("focus")
             serialised(learn.views(handle, refs, sentence, controls, "en", client, names=learn.SAMPLING_VIEWS))
-            t5 = time.perf_counter()
-            if i >= 2:
-                page_s.append(t2 - t0)
-                views_s.append(t1 - t0)
-                json_s.append(t2 - t1)
-                trace_s.append(t3 - t2)
-                focus_s.append(t4 - t3)
-                sampling_s.append(t5 - t4)
-                sizes.append(size)
-    finally:
-        request_threads = torch.get_num_threads()
-        torch.set_num_threads(saved_threads)
-    ms = 1000 * median(page_s)
+            watch.lap("sampling")
+    ms = watch.median_ms("views", "json")
     section = Section(f"Learn tab: the whole page for a {n_tokens}-token sentence")
     section.row(
         "server-side ms: every section (ui.learn.views) + fig.to_json()",
@@ -90,25 +75,25 @@ def run(quick: bool = False) -> Section:
         ms <= TARGET_MS,
         unit="ms",
     )
-    section.row("  of which the views (one trace, every figure and table)", None, 1000 * median(views_s), unit="ms")
-    section.row("  of which fig.to_json() (Gradio's serialisation)", None, 1000 * median(json_s), unit="ms")
-    section.row("  the trace (one forward pass with every tap) alone", None, 1000 * median(trace_s), unit="ms")
+    section.row("  of which the views (one trace, every figure and table)", None, watch.median_ms("views"), unit="ms")
+    section.row("  of which fig.to_json() (Gradio's serialisation)", None, watch.median_ms("json"), unit="ms")
+    section.row("  the trace (one forward pass with every tap) alone", None, watch.median_ms("trace"), unit="ms")
     section.row(
-        "another layer, head or token: sections 4-8 and dropout, + JSON", None, 1000 * median(focus_s), unit="ms"
+        "another layer, head or token: sections 4-8 and dropout, + JSON", None, watch.median_ms("focus"), unit="ms"
     )
-    section.row("other sampling settings: section 9, + JSON", None, 1000 * median(sampling_s), unit="ms")
+    section.row("other sampling settings: section 9, + JSON", None, watch.median_ms("sampling"), unit="ms")
     c = handle.config
     section.notes += [
         f"Model: {desc}: {c.n_layer} layers x {c.n_head} heads x {c.n_embd} wide, block {c.block_size}, "
         f"{c.vocab_size} tokens ({handle.tokenizer.kind}).",
-        f"Median of {repeats} calls after 2 warm-up calls, with the app's request policy of {request_threads} torch "
+        f"Median of {repeats} calls after 2 warm-up calls, with the app's request policy of {kept.left} torch "
         f"thread(s); English, a 1400-px window; {median(sizes) / 1000:.0f} kB sent to the browser per page.",
     ]
     section.json = {
         "learn_page_ms": ms,
-        "learn_trace_ms": 1000 * median(trace_s),
-        "learn_focus_ms": 1000 * median(focus_s),
-        "learn_sampling_ms": 1000 * median(sampling_s),
+        "learn_trace_ms": watch.median_ms("trace"),
+        "learn_focus_ms": watch.median_ms("focus"),
+        "learn_sampling_ms": watch.median_ms("sampling"),
     }
     return section
 

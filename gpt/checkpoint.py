@@ -24,6 +24,7 @@ from safetensors import safe_open
 from safetensors.torch import save as safetensors_bytes
 
 from .config import GPTConfig
+from .errors import MissingFile, Phrase, UserError
 from .model import GPT
 from .timeline import AttentionTimeline
 from .tokenizer import tokenizer_from_dict
@@ -44,8 +45,10 @@ class Checkpoint:
     timeline: AttentionTimeline | None  # attention snapshots over training, if saved
 
 
-def _not_ours(path, reason: str) -> ValueError:
-    return ValueError(f"{Path(path).name} is not a Mirador checkpoint ({reason}). Save one with Mirador first.")
+def _not_ours(path, reason: str, **params) -> UserError:
+    """reason: the key of why (checkpoint.reason.*), with its params."""
+    reason = Phrase(reason, params)
+    return UserError("checkpoint.not_ours", file=Path(path).name, reason=reason).then("checkpoint.save_with_mirador")
 
 
 def to_bytes(model: GPT, tokenizer, meta: dict | None = None, timeline: AttentionTimeline | None = None) -> bytes:
@@ -112,10 +115,7 @@ def _refuse_if_cut_short(path: Path) -> None:
     except (ValueError, TypeError, KeyError, IndexError, AttributeError, OSError):
         return
     if isinstance(header.get("__metadata__"), dict) and header["__metadata__"].get("format") == FORMAT and size < expected:
-        raise ValueError(
-            f"{path.name} is a Mirador checkpoint, but it is cut short ({size:,} of {expected:,} bytes): "
-            "download or copy it again."
-        )
+        raise UserError("checkpoint.cut_short", file=path.name, size=size, expected=expected)
 
 
 def read_header(path):
@@ -125,21 +125,21 @@ def read_header(path):
     FileNotFoundError when there is no file; ValueError when it is not a Mirador checkpoint."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"No checkpoint at {path}.")
+        raise MissingFile("checkpoint.missing", path=path)
     try:
         with safe_open(str(path), framework="pt", device="cpu") as f:
             header = f.metadata() or {}
     except Exception as exc:  # truncated, random bytes, a pickle, ...: all unreadable as safetensors
         _refuse_if_cut_short(path)
-        raise _not_ours(path, f"unreadable as safetensors: {type(exc).__name__}") from None
+        raise _not_ours(path, "checkpoint.reason.unreadable", error=type(exc).__name__) from None
     if header.get("format") != FORMAT:
-        raise _not_ours(path, "no Mirador header")
+        raise _not_ours(path, "checkpoint.reason.no_header")
     try:
         config = GPTConfig.from_dict(json.loads(header["config"]))
         tokenizer = tokenizer_from_dict(json.loads(header["tokenizer"]))
         meta = json.loads(header.get("meta", "{}"))
     except (KeyError, TypeError, ValueError) as exc:
-        raise _not_ours(path, f"invalid header: {exc}") from None
+        raise _not_ours(path, "checkpoint.reason.invalid_header", detail=exc) from None
     return config, tokenizer, meta
 
 
@@ -163,9 +163,9 @@ def load_checkpoint(path, map_location: str = "cpu") -> "Checkpoint":
         with safe_open(str(path), framework="pt", device="cpu") as f:
             tensors = {name: f.get_tensor(name) for name in f.keys()}
     except Exception as exc:  # the header read, but the tensors are cut short or malformed
-        raise _not_ours(path, f"unreadable as safetensors: {type(exc).__name__}") from None
+        raise _not_ours(path, "checkpoint.reason.unreadable", error=type(exc).__name__) from None
     if tokenizer.vocab_size != config.vocab_size:
-        raise _not_ours(path, f"tokenizer has {tokenizer.vocab_size} tokens, model expects {config.vocab_size}")
+        raise _not_ours(path, "checkpoint.reason.vocab_mismatch", count=tokenizer.vocab_size, expected=config.vocab_size)
     with torch.device("meta"):  # shapes only: nothing is allocated before the file is validated
         expected = {name: t.shape for name, t in GPT(config).state_dict().items() if name != TIED_WEIGHT}
     timeline_tensors = {name: t for name, t in tensors.items() if name.startswith(TIMELINE_PREFIX)}
@@ -175,15 +175,15 @@ def load_checkpoint(path, map_location: str = "cpu") -> "Checkpoint":
         missing = sorted(set(expected) - set(found))[:3]
         unexpected = sorted(set(found) - set(expected))[:3]
         wrong = sorted(n for n in set(expected) & set(found) if expected[n] != found[n])[:3]
-        raise _not_ours(path, f"tensors do not match its config: missing {missing}, unexpected {unexpected}, wrong shape {wrong}")
+        raise _not_ours(path, "checkpoint.reason.tensors_mismatch", missing=missing, unexpected=unexpected, wrong=wrong)
     if any(t.dtype != torch.float32 or not torch.isfinite(t).all() for t in tensors.values()):
-        raise _not_ours(path, "weights must be finite float32")
+        raise _not_ours(path, "checkpoint.reason.not_float32")
     timeline = None
     if timeline_tensors:
         try:
             timeline = AttentionTimeline.from_tensors(timeline_tensors, config)
         except ValueError as exc:
-            raise _not_ours(path, f"invalid attention timeline: {exc}") from None
+            raise _not_ours(path, "checkpoint.reason.timeline", detail=exc) from None
     model = GPT(config)
     model.load_state_dict(tensors, strict=False)  # lm_head.weight is tied to tok_emb.weight
     return Checkpoint(model.to(map_location), tokenizer, meta if isinstance(meta, dict) else {}, timeline)

@@ -7,13 +7,16 @@ Two families, for two kinds of callers:
 - lenient parsers for values that arrive from a browser or an API client, where a slider may
   send 4.0 for 4 and a form may send "0.5": `parse_int` and `parse_float` accept those, then
   check the range.
-A bool is never a number here (True would otherwise pass as 1).
+A bool is never a number here (True would otherwise pass as 1). Refusals are UserErrors
+(gpt/errors.py), a key and its values; their English is in gpt/messages.py.
 """
 
 from __future__ import annotations
 
 import math
 from numbers import Integral, Real
+
+from .errors import UserError, either, out_of_range
 
 
 def is_whole(value) -> bool:
@@ -24,44 +27,39 @@ def is_number(value) -> bool:
     return isinstance(value, Real) and not isinstance(value, bool)
 
 
-def _suffix(hint: str) -> str:
-    return f" {hint}" if hint else ""
-
-
 # --- strict: the library ---------------------------------------------------------------------
 
 
 def whole_in(name: str, value, low: int, high: int) -> int:
     """A whole number in [low, high] (a model's shape)."""
     if not is_whole(value):
-        raise ValueError(f"{name} must be a whole number, got {value!r}.")
+        raise UserError("check.whole", name=name, value=value)
     if value < low:
-        raise ValueError(f"{name} must be at least {low}, got {value}.")
+        raise UserError("check.at_least", name=name, low=low, value=value)
     if value > high:
-        raise ValueError(f"{name} must be at most {high}, got {value}: choose a smaller {name}.")
+        raise UserError("check.at_most", name=name, high=high, value=value)
     return int(value)
 
 
 def whole_at_least(name: str, value, low: int) -> int:
     """A whole number >= low (steps, counts, seeds)."""
     if not is_whole(value) or value < low:
-        raise ValueError(f"{name} must be a whole number >= {low}, got {value!r}.")
+        raise UserError("check.whole_at_least", name=name, low=low, value=value)
     return int(value)
 
 
 def finite(name: str, value, allow_zero: bool = False) -> float:
     """A finite number > 0 (or >= 0 with allow_zero)."""
     if not is_number(value) or not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number, got {value!r}.")
+        raise UserError("check.finite", name=name, value=value)
     if value < 0 or (value == 0 and not allow_zero):
-        raise ValueError(f"{name} must be {'>= 0' if allow_zero else '> 0'}, got {value}.")
+        raise out_of_range(name, value, low=0, low_open=not allow_zero)
     return float(value)
 
 
 def one_of(name: str, value, choices: tuple[str, ...]) -> str:
     if value not in choices:
-        listed = " or ".join(repr(c) for c in choices)
-        raise ValueError(f"{name} must be {listed}, got {value!r}.")
+        raise UserError("check.one_of", name=name, choices=either(choices), value=value)
     return value
 
 
@@ -77,42 +75,43 @@ def _from_text(value):
     return value
 
 
-def parse_int(name: str, value, low: int, high: int, hint: str = "") -> int:
-    """A whole number in [low, high]; 4.0 (from a slider) and "4" are accepted."""
+def parse_int(name: str, value, low: int, high: int, hint=()) -> int:
+    """A whole number in [low, high]; 4.0 (from a slider) and "4" are accepted. hint: the sentences
+    (keys or Phrases, see gpt/errors.py) that follow an out-of-range message: what to choose instead."""
     number = _from_text(value)
     if not is_number(number) or not math.isfinite(number) or number != int(number):
-        raise ValueError(f"{name} must be a whole number between {low} and {high}, got {number!r}.")
+        raise UserError("check.whole_between", name=name, low=low, high=high, value=number)
     number = int(number)
     if not low <= number <= high:
-        raise ValueError(f"{name} must be between {low} and {high}, got {number}.{_suffix(hint)}")
+        raise UserError("check.between", name=name, low=low, high=high, value=number).then(hint)
     return number
 
 
-def parse_float(name: str, value, low: float, high: float, low_open: bool = False, hint: str = "") -> float:
+def parse_float(name: str, value, low: float, high: float, low_open: bool = False, hint=()) -> float:
     """A finite number in [low, high] (or (low, high] with low_open); "0.5" is accepted."""
     if value is None or isinstance(value, bool):
-        raise ValueError(f"{name} must be a number, got {value!r}.")
+        raise UserError("check.number", name=name, value=value)
     number = _from_text(value)
     if isinstance(number, str):
-        raise ValueError(f"{name} must be a number, got {value!r}.")
+        raise UserError("check.number", name=name, value=value)
     if not is_number(number) or not math.isfinite(number):
-        raise ValueError(f"{name} must be a finite number, got {number!r}.")
+        raise UserError("check.finite", name=name, value=number)
     number = float(number)
     below = number <= low if low_open else number < low
     if below or number > high:
-        bracket = "(" if low_open else "["
-        raise ValueError(f"{name} must be in {bracket}{low:g}, {high:g}], got {number:g}.{_suffix(hint)}")
+        raise out_of_range(name, f"{number:g}", low, high, low_open=low_open).then(hint)
     return number
 
 
-def parse_text(name: str, value, max_chars: int, what_to_do: str) -> str:
-    """Non-empty text no longer than max_chars."""
+def parse_text(name: str, value, max_chars: int, empty: str, too_long: str) -> str:
+    """Non-empty text no longer than max_chars. empty, too_long: the keys of the caller's messages for
+    those two (too_long takes count and limit), which say what this text is and what to do."""
     if value is None:
         value = ""
     if not isinstance(value, str):
-        raise ValueError(f"{name} must be text, got {type(value).__name__}.")
+        raise UserError("check.not_text", name=name, kind=type(value).__name__)
     if value == "":
-        raise ValueError(f"The {name} is empty: {what_to_do}.")
+        raise UserError(empty)
     if len(value) > max_chars:
-        raise ValueError(f"The {name} is {len(value):,} characters; the limit is {max_chars:,}. Use a shorter {name}.")
+        raise UserError(too_long, count=len(value), limit=max_chars)
     return value

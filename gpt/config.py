@@ -10,6 +10,7 @@ import math
 from dataclasses import asdict, dataclass
 
 from .checks import is_number, whole_in
+from .errors import UserError
 
 # Bounds the app can serve on a 2-core CPU as well as on a GPU. They are generous for a
 # teaching model (the lecture's largest is 6 layers x 384 wide, 10.8M parameters).
@@ -19,6 +20,7 @@ MAX_N_EMBD = 1536
 MAX_BLOCK_SIZE = 2048
 MAX_VOCAB_SIZE = 65_536
 MAX_PARAMETERS = 200_000_000
+DROPOUT_BELOW = 1.0  # dropout is in [0, DROPOUT_BELOW): at 1 nothing would reach the next layer
 # The switches of the lecture's stages (gpt/ladder.py), and their value in the full model.
 FULL_MODEL_SWITCHES = {"residual": True, "layer_norm": True, "mlp": True, "bigram": False}
 
@@ -47,22 +49,17 @@ class GPTConfig:
         whole_in("n_head", self.n_head, 1, MAX_N_HEAD)
         whole_in("n_embd", self.n_embd, 1, MAX_N_EMBD)
         if self.n_embd % self.n_head != 0:
-            raise ValueError(
-                f"n_embd ({self.n_embd}) must be divisible by n_head ({self.n_head}) so every head "
-                f"gets the same width: try n_embd={self.n_head * max(1, round(self.n_embd / self.n_head))}."
-            )
+            suggested = self.n_head * max(1, round(self.n_embd / self.n_head))
+            raise UserError("config.n_embd_divisible", n_embd=self.n_embd, n_head=self.n_head, suggested=suggested)
         if not is_number(self.dropout):
-            raise ValueError(f"dropout must be a number in [0, 1), got {self.dropout!r}.")
-        if not (math.isfinite(self.dropout) and 0.0 <= self.dropout < 1.0):
-            raise ValueError(f"dropout must be in [0, 1), got {self.dropout}.")
+            raise UserError("check.number_in", name="dropout", range=f"[0, {DROPOUT_BELOW:g})", value=self.dropout)
+        if not (math.isfinite(self.dropout) and 0.0 <= self.dropout < DROPOUT_BELOW):
+            raise UserError("check.in", name="dropout", range=f"[0, {DROPOUT_BELOW:g})", value=self.dropout)
         for switch in FULL_MODEL_SWITCHES:
             if not isinstance(getattr(self, switch), bool):
-                raise ValueError(f"{switch} must be true or false, got {getattr(self, switch)!r}.")
+                raise UserError("check.bool", name=switch, value=getattr(self, switch))
         if self.num_parameters > MAX_PARAMETERS:
-            raise ValueError(
-                f"This shape has {self.num_parameters:,} parameters, over the limit of "
-                f"{MAX_PARAMETERS:,}: lower n_layer, n_embd or vocab_size."
-            )
+            raise UserError("config.too_many_parameters", count=self.num_parameters, limit=MAX_PARAMETERS)
 
     @property
     def head_size(self) -> int:
@@ -93,8 +90,8 @@ class GPTConfig:
     @classmethod
     def from_dict(cls, data: dict) -> "GPTConfig":
         if not isinstance(data, dict):
-            raise ValueError("A model config must be a JSON object.")
+            raise UserError("config.not_object")
         unknown = set(data) - set(cls.__dataclass_fields__)
         if unknown:
-            raise ValueError(f"Unknown model config fields: {sorted(unknown)}.")
+            raise UserError("config.unknown_fields", fields=sorted(unknown))
         return cls(**data)

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import torch
 
+from .errors import UserError
+
 
 def split_ids(ids, block_size: int, val_fraction: float = 0.1) -> tuple[torch.Tensor, torch.Tensor]:
     """Split token ids into train and validation (the last val_fraction), as int64 tensors.
@@ -28,10 +30,7 @@ def split_ids(ids, block_size: int, val_fraction: float = 0.1) -> tuple[torch.Te
     ids = torch.as_tensor(ids, dtype=torch.long)
     n = ids.numel()
     if n < block_size + 1:
-        raise ValueError(
-            f"The text is {n} tokens long; training needs at least block_size + 1 = {block_size + 1} "
-            "tokens. Give more text or choose a smaller block_size."
-        )
+        raise UserError("data.too_short", count=n, needed=block_size + 1)
     n_val = int(n * val_fraction)
     n_val = min(n_val, n - (block_size + 1))
     if n_val < 2:  # too short to form even one (input, target) pair

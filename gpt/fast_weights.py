@@ -1,4 +1,4 @@
-"""The `fast` inference precision: bfloat16 copies of a model's weights for generation.
+"""The `bf16` inference precision: bfloat16 copies of a model's weights for generation.
 
 A cached decode step runs one position through every layer, so it reads every weight once per
 token: with one sequence, memory traffic, not arithmetic, sets its speed. bf16 copies halve the
@@ -12,10 +12,10 @@ Where it pays (measured, 2-core AVX-512 BF16 EPYC, 32 MB of L3, bench/README.md)
   against 2.7 ms for float32 F.linear; plain bf16 F.linear took 1.6-1.9 ms. Each packed
   product also costs ~10 us of fixed overhead, against ~2-5 us for a small float32 one, so a
   model whose float32 weights sit in the cache anyway decodes faster in float32 (4x192: 0.29 ms
-  against 0.42 ms a step). `fast` therefore uses bf16 only from CPU_FAST_MIN_WEIGHT_MB of
+  against 0.42 ms a step). `bf16` therefore uses bf16 only from CPU_FAST_MIN_WEIGHT_MB of
   float32 block weights up, and is `exact` below.
 - On CUDA, bf16 wherever the GPU supports it.
-- Elsewhere (MPS, CPUs without native bf16), `fast` is `exact`.
+- Elsewhere (MPS, CPUs without native bf16), `bf16` is `exact`.
 
 The copies belong to the model without being part of it: they live in a table keyed weakly by
 the model, so they are never in state_dict or a checkpoint, and they go when the model goes.
@@ -43,8 +43,8 @@ import torch.nn.functional as F
 from .device import cpu_has_native_bf16
 from .kv_cache import DecodeWeights, layer_norm_weights, model_weights
 
-INFERENCE_PRECISIONS = ("exact", "fast")
-# Float32 block weights (MB, copied_mb) from which `fast` uses bf16 on a CPU. Measured on the
+INFERENCE_PRECISIONS = ("exact", "bf16")
+# Float32 block weights (MB, copied_mb) from which `bf16` uses bf16 on a CPU. Measured on the
 # 2-core EPYC (32 MB of L3), one thread, bf16 step speed over float32's: 4x128 (3 MB) 0.55x,
 # 4x192 (7 MB) 0.6-0.9x, 4x256 (13 MB) 0.9x quiet but 2x while other processes thrashed the
 # cache, 6x256 (19 MB) 1.5-1.6x, 6x384 (42 MB) 2.5-2.7x. Below it float32's weights stay in the
@@ -58,7 +58,7 @@ _copies: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> (ke
 def check_precision(precision) -> None:
     if precision not in INFERENCE_PRECISIONS:
         raise ValueError(
-            f"precision must be 'exact' (float32, the same tokens as the plain loop) or 'fast' "
+            f"precision must be 'exact' (float32, the same tokens as the plain loop) or 'bf16' "
             f"(bfloat16 weights where the hardware multiplies them natively), got {precision!r}."
         )
 
@@ -72,24 +72,24 @@ def _onednn_bf16() -> bool:
 
 
 def bf16_supported(device: torch.device) -> bool:
-    """True where `fast` can multiply by bf16 weights natively on this device."""
+    """True where `bf16` can multiply by bf16 weights natively on this device."""
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
     return device.type == "cpu" and cpu_has_native_bf16() and _onednn_bf16()
 
 
-def decode_precision(model, precision: str = "fast") -> str:
-    """What a generation asked for in `precision` runs within the window: 'fast' or 'exact'."""
+def decode_precision(model, precision: str = "bf16") -> str:
+    """What a generation asked for in `precision` runs within the window: 'bf16' or 'exact'."""
     check_precision(precision)
     if precision == "exact" or why_exact(model) is not None:
         return "exact"
-    return "fast"
+    return "bf16"
 
 
 def why_exact(model) -> str | None:
-    """Why `fast` runs `exact` for this model: "no_bf16" (the hardware has no native bf16),
+    """Why `bf16` runs `exact` for this model: "no_bf16" (the hardware has no native bf16),
     "small" (a CPU model whose float32 weights decode faster), "bigram" (a bigram table has no
-    blocks to copy), or None when `fast` is bf16."""
+    blocks to copy), or None when `bf16` is bf16."""
     if model.config.bigram:
         return "bigram"
     device = model.device
@@ -101,7 +101,7 @@ def why_exact(model) -> str | None:
 
 
 def copied_mb(model) -> float:
-    """Float32 megabytes of the weights `fast` reads as bf16 copies: the blocks' matrices."""
+    """Float32 megabytes of the weights `bf16` reads as bf16 copies: the blocks' matrices."""
     return 4 * sum(p.numel() for p in model.blocks.parameters() if p.dim() == 2) / 1e6
 
 
@@ -128,7 +128,7 @@ def _plain_linear_gelu(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor
 
 def _build(model) -> DecodeWeights:
     """The copies for model's device. Plain bf16 tensors where oneDNN's packed layout is not
-    available (CUDA; and a CPU without it, where decode_precision never picks `fast` but
+    available (CUDA; and a CPU without it, where decode_precision never picks `bf16` but
     gpt/precision_check.py may still measure bf16's quality). A part the model lacks (an earlier
     stage of the lecture, gpt/ladder.py) stays None."""
     device = model.device

@@ -11,7 +11,7 @@ A sliding cache would then be wrong; we recompute the window (through the cache'
 forward, gpt/kv_cache.py), asking only for the last position's logits.
 
 precision="exact" (the default) computes in the model's own float32 weights: the same tokens as
-the plain loop. precision="fast" reads bfloat16 copies of the weights within the window, where
+the plain loop. precision="bf16" reads bfloat16 copies of the weights within the window, where
 a step is one position and the weights' bytes set its speed (gpt/fast_weights.py: where they
 pay, and the quality they keep); past the window it recomputes exactly, in float32. Sampling
 always happens in float32 on the logits.
@@ -67,7 +67,7 @@ def stream(
     """Yield max_new_tokens new tokens, each (B, 1), one step at a time.
 
     use_cache=False recomputes the cropped context for every token (the plain reference, always
-    exact). precision: "exact" or "fast" (see the module's docstring).
+    exact). precision: "exact" or "bf16" (see the module's docstring).
     Validation happens on the call, not at the first next().
     """
     check_prompt(idx, model.config.vocab_size, max_new_tokens)
@@ -76,7 +76,7 @@ def stream(
     # A bigram model reads its next token's logits from a table row: there is nothing to cache.
     use_cache = use_cache and not model.config.bigram
     # A prompt already past the window starts with the exact recompute: no fast step to take.
-    fast = use_cache and idx.shape[1] <= model.config.block_size and decode_precision(model, precision) == "fast"
+    fast = use_cache and idx.shape[1] <= model.config.block_size and decode_precision(model, precision) == "bf16"
     return _stream(model, idx.long(), max_new_tokens, temperature, top_k, top_p, generator, use_cache, fast)
 
 

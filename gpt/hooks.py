@@ -5,6 +5,10 @@ HookPoint (`blocks.0.attn.hook_weights`, ...), which hands it unchanged to whoev
 Nobody listens while the model trains, so a tap costs one call that returns its input. The
 views (attention maps, gpt/trace.py's full trace) listen inside a `with` block that always
 removes its listeners, even when the forward raises.
+
+An experiment that changes the model's computation (switching heads off, gpt/ablation.py) is
+an editor instead: a function that returns what flows on in place of the activation, attached
+the same way, inside a `with` block (`editing`). Listeners see the edited activation.
 """
 
 from __future__ import annotations
@@ -17,17 +21,29 @@ import torch.nn as nn
 
 
 class HookPoint(nn.Module):
-    """Identity on an activation, which listeners may read but never change. A listener that keeps
-    the tensor copies it: the model may write into it later (the causal mask goes into the scores
-    in place)."""
+    """Identity on an activation, which listeners may read but never change (only an editor,
+    attached with `editing`, replaces it). A listener that keeps the tensor copies it: a listener
+    must not rely on the tensor staying as it was after the forward returns (a later in-place
+    operation, or a caller's, could change it)."""
 
     def __init__(self):
         super().__init__()
         self.listeners: list[Callable[[torch.Tensor], None]] = []
+        # Functions activation -> its replacement, applied in order before the listeners read it.
+        self.editors: list[Callable[[torch.Tensor], torch.Tensor]] = []
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for change in self.editors:  # written out, not self.edit(x): a tap stays one call when idle
+            x = change(x)
         for listen in self.listeners:
             listen(x)
+        return x
+
+    def edit(self, x: torch.Tensor) -> torch.Tensor:
+        """x as the editors leave it (x itself when there are none). The KV cache's lean forward
+        (gpt/kv_cache.py), which does not call the modules, calls this at the same place."""
+        for change in self.editors:
+            x = change(x)
         return x
 
 
@@ -48,6 +64,21 @@ def listening(listeners: dict[HookPoint, Callable[[torch.Tensor], None]]) -> Ite
     finally:
         for point, listen in attached:
             point.listeners.remove(listen)
+
+
+@contextmanager
+def editing(editors: dict[HookPoint, Callable[[torch.Tensor], torch.Tensor]]) -> Iterator[None]:
+    """Attach editors (activation -> its replacement) to hook points for the length of the block;
+    always detach them, so the model computes as before once the block ends."""
+    attached = []
+    try:
+        for point, change in editors.items():
+            point.editors.append(change)
+            attached.append((point, change))
+        yield
+    finally:
+        for point, change in attached:
+            point.editors.remove(change)
 
 
 @contextmanager

@@ -14,7 +14,7 @@ ran a 4-layer, 128-wide step in 0.48 ms against the modules' 0.71 ms (2-core EPY
 
 The weights it reads come as a DecodeWeights: by default the model's own tensors (the `exact`
 precision, float32, the same tokens as the plain loop), or bfloat16 copies that another module
-builds and multiplies its own way (the `fast` precision, gpt/fast_weights.py). Either way the
+builds and multiplies its own way (the `bf16` precision, gpt/fast_weights.py). Either way the
 residual stream, LayerNorm, attention, the cache and the logits stay in the stream's dtype.
 """
 
@@ -66,9 +66,9 @@ class DecodeWeights:
     layers: tuple[tuple[torch.Tensor, ...], ...]
     final: tuple[torch.Tensor | None, ...]  # tok_emb, pos_emb, ln_f weight, ln_f bias (or None), lm_head weight
     # The blocks' products, (x, weight, bias) -> x @ weight.T + bias, and the MLP's first one
-    # followed by its GELU. The weight is whatever this bundle holds (for `fast`, a bf16 copy in
+    # followed by its GELU. The weight is whatever this bundle holds (for `bf16`, a bf16 copy in
     # the layout its multiply wants); the result may be in another dtype than the stream's
-    # (`fast` returns bf16: adding it to the float32 stream promotes it). The final LayerNorm and
+    # (`bf16` returns bf16: adding it to the float32 stream promotes it). The final LayerNorm and
     # the logits always use F.linear on the stream's dtype.
     linear: Callable = F.linear
     linear_gelu: Callable = linear_gelu
@@ -112,6 +112,9 @@ class KVCache:
         self.values = [ref.new_empty(shape, dtype=self.weights.dtype) for _ in range(cfg.n_layer)]
         self.length = 0  # positions filled
         self.layers, self.final = self.weights.layers, self.weights.final
+        # Each layer's tap on the heads' outputs: its editors (heads switched off, gpt/ablation.py)
+        # apply here too, so generation sees the model the full forward would.
+        self.heads_out = tuple(b.attn.hook_heads_out for b in model.blocks)
 
     def reset(self) -> None:
         """Forget every position (the buffers are reused)."""
@@ -132,13 +135,13 @@ class KVCache:
         # Rows are (sequence, position) pairs: 2-D all the way, so each linear is one addmm.
         x = (F.embedding(idx, tok_emb) + pos_emb[start:end]).view(B * T, C)  # (B*T, C)
         last_layer = len(self.layers) - 1
-        for i, (layer, keys, values) in enumerate(zip(self.layers, self.keys, self.values)):
+        for i, (layer, keys, values, heads_out) in enumerate(zip(self.layers, self.keys, self.values, self.heads_out)):
             ln_1_w, ln_1_b, qkv_w, qkv_b, attn_proj_w, attn_proj_b, ln_2_w, ln_2_b, fc_w, fc_b, mlp_proj_w, mlp_proj_b = layer
             h = x if ln_1_w is None else F.layer_norm(x, (C,), ln_1_w, ln_1_b)
             q, k, v = linear(h, qkv_w, qkv_b).view(B, T, 3, nh, hs).permute(2, 0, 3, 1, 4).unbind(0)  # 3 x (B, nh, T, hs)
             keys.narrow(2, start, T).copy_(k)  # (copy_ converts to the cache's dtype if need be)
             values.narrow(2, start, T).copy_(v)
-            q = q.to(keys.dtype)  # the same tensor unless `fast` computed it in bf16
+            q = q.to(keys.dtype)  # the same tensor unless `bf16` computed it in bf16
             if i == last_layer and T > 1:
                 # Only the last position's output is read from the last layer: every position
                 # has given its key and value, but only the last one asks (query) and goes on.
@@ -148,6 +151,8 @@ class KVCache:
             # a single query, the newest position, may look at every cached key.
             rows = q.shape[2]
             y = F.scaled_dot_product_attention(q, keys.narrow(2, 0, end), values.narrow(2, 0, end), is_causal=rows > 1)
+            if heads_out.editors:  # (B, nh, rows, hs), as the module's hook_heads_out sees it
+                y = heads_out.edit(y)
             y = y.transpose(1, 2).reshape(B * rows, C)  # (B*rows, C): heads side by side
             attended = linear(y, attn_proj_w, attn_proj_b)
             # The residual connection adds to the stream; without it (an earlier stage of the

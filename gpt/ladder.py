@@ -45,6 +45,7 @@ import torch
 from .config import GPTConfig
 from .data import split_ids
 from .device import resolve_device
+from .errors import UserError
 from .model import GPT
 from .tokenizer import make_tokenizer
 from .trainer import TrainConfig, Trainer
@@ -171,15 +172,12 @@ class Ladder:
         self.configs = [stage_config(stage, self.tokenizer.vocab_size) for stage in self.stages]
         longest = max(c.block_size for c in self.configs)
         if self.ids.numel() < longest + 1:
-            raise ValueError(
-                f"The text is {self.ids.numel()} tokens long; the ladder's longest context is {longest} tokens, "
-                f"so it needs at least {longest + 1}. Give a longer text."
-            )
+            raise UserError("ladder.text_too_short", count=self.ids.numel(), context=longest, needed=longest + 1)
         for stage, config in zip(self.stages, self.configs):
             if max_parameters is not None and config.num_parameters > max_parameters:
-                raise ValueError(
-                    f"The {stage.name} stage would have {config.num_parameters:,} parameters for this text's "
-                    f"{config.vocab_size:,} tokens; the limit is {max_parameters:,}. Use the char tokenizer."
+                raise UserError(
+                    "ladder.too_many_parameters", stage=stage.name, count=config.num_parameters,
+                    tokens=config.vocab_size, limit=max_parameters,
                 )
         self.seconds_per_stage = float(seconds_per_stage)
         self.device_name, self.seed = device, seed

@@ -42,6 +42,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .config import GPTConfig
+from .errors import UserError
 from .generation import generate, stream
 from .hooks import HookPoint, capture_attention
 
@@ -202,7 +203,7 @@ class GPT(nn.Module):
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())  # tied weights count once
 
-    def stream(self, idx: torch.Tensor) -> torch.Tensor:
+    def residual_stream(self, idx: torch.Tensor) -> torch.Tensor:
         """The residual stream after the last block, (B, T, C), for token ids idx (B, T)."""
         T = idx.shape[1]
         x = self.tok_emb(idx)  # (B, T, C): what
@@ -226,14 +227,11 @@ class GPT(nn.Module):
             )
         if return_attention:
             if self.config.bigram:
-                raise ValueError(
-                    "A bigram model has no attention: each token predicts the next from itself alone. "
-                    "Load or train a GPT to see attention."
-                )
+                raise UserError("model.bigram_attention")
             with capture_attention(self) as maps:
                 logits, loss = self(idx, targets)
             return logits, loss, torch.stack(maps)  # (n_layer, B, nh, T, T)
-        logits = self.lm_head(self.ln_f(self.stream(idx)))  # (B, T, vocab_size)
+        logits = self.lm_head(self.ln_f(self.residual_stream(idx)))  # (B, T, vocab_size)
         loss = None
         if targets is not None:
             loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)).float(), targets.reshape(-1))
@@ -241,11 +239,11 @@ class GPT(nn.Module):
 
     def last_logits(self, idx: torch.Tensor) -> torch.Tensor:
         """Logits of the last position only, (B, vocab_size): generation needs nothing else."""
-        return self.lm_head(self.ln_f(self.stream(idx)[:, -1]))
+        return self.lm_head(self.ln_f(self.residual_stream(idx)[:, -1]))
 
     def generate(self, idx, max_new_tokens, temperature=1.0, top_k=None, top_p=None, generator=None, precision="exact"):
         """Continue idx (B, T) by max_new_tokens tokens; returns (B, T + max_new_tokens).
-        precision: "exact" (float32) or "fast" (bf16 weights where they pay; gpt/generation.py)."""
+        precision: "exact" (float32) or "bf16" (bf16 weights where they pay; gpt/generation.py)."""
         return generate(self, idx, max_new_tokens, temperature, top_k, top_p, generator, precision=precision)
 
     def generate_stream(self, idx, max_new_tokens, temperature=1.0, top_k=None, top_p=None, generator=None, precision="exact"):

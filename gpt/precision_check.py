@@ -1,4 +1,4 @@
-"""Does the `fast` precision keep the model's predictions? The quality rule and its measure.
+"""Does the `bf16` precision keep the model's predictions? The quality rule and its measure.
 
 Teacher-forced: the true text goes in, and at every position two paths predict the next token,
 the exact model (its own float32 forward) and the fast decode path exactly as generation runs

@@ -27,6 +27,7 @@ import torch
 
 from .checks import is_whole
 from .config import GPTConfig
+from .errors import UserError
 from .head_metrics import MIN_TOKENS
 
 MAX_PROBE_TOKENS = 64  # a probe is a sentence to look at, not a text: 64 tokens fill a heatmap
@@ -75,7 +76,7 @@ def encode_probe(tokenizer, sentence: str, block_size: int) -> list[int]:
     tokenizer knows only its training text's), and when it has fewer than MIN_TOKENS tokens
     (the head metrics need three different keys; fewer only when the context is shorter)."""
     if not isinstance(sentence, str):
-        raise ValueError(f"The probe sentence must be text, got {type(sentence).__name__}.")
+        raise UserError("probe.not_text", kind=type(sentence).__name__)
     try:
         ids = tokenizer.encode(sentence)
     except ValueError:
@@ -86,17 +87,11 @@ def encode_probe(tokenizer, sentence: str, block_size: int) -> list[int]:
             except ValueError:
                 unseen.append(ch)
         shown = ", ".join(repr(ch) for ch in unseen[:10]) or repr(sentence[:20])
-        raise ValueError(
-            f"The probe sentence has character(s) the training text does not contain: {shown}. "
-            "Remove them, or leave the probe empty to use the start of the training text."
-        ) from None
+        raise UserError("probe.unseen", chars=shown) from None
     limit = probe_limit(block_size)
     needed = min(MIN_TOKENS, limit)
     if len(ids) < needed:
-        raise ValueError(
-            f"The probe sentence has {len(ids)} token(s); it needs at least {needed}. "
-            "Type a longer one, or leave it empty to use the start of the training text."
-        )
+        raise UserError("probe.too_short", count=len(ids), needed=needed)
     return ids[:limit]
 
 

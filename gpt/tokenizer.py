@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import UserError, either
+
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 GPT2_BPE_FILE = ASSETS / "gpt2.tiktoken"
 GPT2_BPE_SHA256 = "306cd27f03c1a714eca7108e03d66b7dc042abe8c258b44c199a7ed9838dd930"
@@ -30,9 +32,9 @@ GPT2_END_OF_TEXT_ID = 50256
 
 def _require_text(text) -> None:
     if not isinstance(text, str):
-        raise ValueError(f"Training text must be a string, got {type(text).__name__}.")
+        raise UserError("tokenizer.not_text", kind=type(text).__name__)
     if not text:
-        raise ValueError("The training text is empty: paste or upload some text first.")
+        raise UserError("tokenizer.empty")
 
 
 class CharTokenizer:
@@ -40,11 +42,11 @@ class CharTokenizer:
 
     def __init__(self, chars: str):
         if not isinstance(chars, str) or not chars or len(set(chars)) != len(chars):
-            raise ValueError("A character vocabulary must be non-empty and hold each character once.")
+            raise UserError("tokenizer.char_vocabulary")
         try:
             chars.encode("utf-8")
         except UnicodeEncodeError:  # a lone surrogate from a crafted JSON header: no text can hold it
-            raise ValueError("A character vocabulary must be text UTF-8 can encode (no lone surrogates).") from None
+            raise UserError("tokenizer.char_encodable") from None
         self.chars = chars
         self._ids = {ch: i for i, ch in enumerate(chars)}
 
@@ -63,10 +65,7 @@ class CharTokenizer:
         except KeyError:
             unseen = sorted({ch for ch in text if ch not in self._ids})
             shown = ", ".join(repr(ch) for ch in unseen[:10])
-            raise ValueError(
-                f"This model never saw the character(s) {shown} in its training text: "
-                "remove them, or train on text that contains them."
-            ) from None
+            raise UserError("tokenizer.unseen", chars=shown) from None
 
     def decode(self, ids) -> str:
         try:
@@ -101,11 +100,11 @@ class BPETokenizer:
         enc = gpt2_encoding()
         kept = np.asarray(sorted(set(int(i) for i in gpt2_ids)), dtype=np.int64)
         if kept.size == 0 or kept[0] < 0 or kept[-1] > GPT2_END_OF_TEXT_ID:
-            raise ValueError("A BPE vocabulary must list GPT-2 token ids between 0 and 50256.")
+            raise UserError("tokenizer.bpe_ids")
         self._byte_ids = [enc.encode_single_token(bytes([b])) for b in range(256)]
         missing = set(self._byte_ids) - set(kept.tolist())
         if missing:
-            raise ValueError("A BPE vocabulary must keep all 256 single-byte tokens.")
+            raise UserError("tokenizer.bpe_bytes")
         self.gpt2_ids = kept  # compact id -> GPT-2 id
         self._compact = np.full(GPT2_END_OF_TEXT_ID + 1, -1, dtype=np.int64)  # GPT-2 id -> compact id
         self._compact[kept] = np.arange(kept.size)
@@ -156,13 +155,13 @@ class BPETokenizer:
 def tokenizer_from_dict(data: dict):
     """Rebuild a tokenizer from its to_dict() form (as stored in a checkpoint)."""
     if not isinstance(data, dict):
-        raise ValueError("A tokenizer description must be a JSON object.")
+        raise UserError("tokenizer.not_object")
     kind = data.get("kind")
     if kind == "char" and isinstance(data.get("chars"), str):
         return CharTokenizer(data["chars"])
     if kind == "bpe" and isinstance(data.get("gpt2_ids"), list):
         return BPETokenizer(data["gpt2_ids"])
-    raise ValueError(f"Unknown tokenizer description (kind {kind!r}).")
+    raise UserError("tokenizer.unknown", kind=kind)
 
 
 def make_tokenizer(kind: str, text: str):
@@ -171,7 +170,7 @@ def make_tokenizer(kind: str, text: str):
         return CharTokenizer.from_text(text)
     if kind == "bpe":
         return BPETokenizer.from_text(text)
-    raise ValueError(f"Tokenizer must be 'char' or 'bpe', got {kind!r}.")
+    raise UserError("tokenizer.kind", choices=either(("char", "bpe")), value=kind)
 
 
 class StreamDecoder:

@@ -31,7 +31,7 @@ from .distributed import World, joined, launch_rank
 from .model import GPT
 from .presets import PRESETS
 from .resume import load_resume, read_resume_header, resume_path, save_resume
-from .settings import TrainingSettings
+from .settings import TrainingSettings, markdown_table
 from .tokenizer import make_tokenizer
 from .trainer import Trainer, TrainingDiverged
 
@@ -46,21 +46,27 @@ def positive_int(value: str) -> int:
 SECTIONS = {"n_layer": "model", "max_steps": "training", "grad_accum": "steps and stopping"}  # --help's parts
 
 
-def add_settings_flags(parser: argparse.ArgumentParser) -> None:
-    """One flag per field of TrainingSettings, with its help; the defaults are the fields' own,
-    or the preset's when --preset is given (so a flag left out is None here)."""
+def add_settings_flags(parser: argparse.ArgumentParser, names=None, shown_defaults=None) -> None:
+    """One flag per field of TrainingSettings (or of those in `names`), with its help; the defaults
+    are the fields' own, or the preset's when --preset is given (so a flag left out is None here).
+    shown_defaults: the defaults --help states, where the caller's differ (bench/gpu.py's recipe)."""
     group = parser
     for f in fields(TrainingSettings):
+        if names is not None and f.name not in names:
+            continue
         spec = f.metadata["setting"]
-        if f.name in SECTIONS:
+        if f.name in SECTIONS and names is None:
             group = parser.add_argument_group(SECTIONS[f.name])
-        default = "decided at the start" if f.default is None else f.default
+        shown = (shown_defaults or {}).get(f.name, f.default)
+        default = "decided at the start" if shown is None else shown
+        # A default of the caller's replaces what the help says the run would decide.
+        about = spec.help.split(" (default:")[0] if f.name in (shown_defaults or {}) else spec.help
         if spec.kind is bool:  # a pair of flags: yes, no
             pair = group.add_mutually_exclusive_group()
             yes, no = TrainingSettings.flag(f.name), spec.negative_flag
-            shown = f"(default: {yes if f.default else no})"
-            pair.add_argument(yes, dest=f.name, action="store_true", default=None, help=f"{spec.help} {shown}")
-            pair.add_argument(no, dest=f.name, action="store_false", default=None, help=f"the opposite of {yes} {shown}")
+            chosen = f"(default: {yes if shown else no})"
+            pair.add_argument(yes, dest=f.name, action="store_true", default=None, help=f"{about} {chosen}")
+            pair.add_argument(no, dest=f.name, action="store_false", default=None, help=f"the opposite of {yes} {chosen}")
             continue
         group.add_argument(
             TrainingSettings.flag(f.name),
@@ -70,13 +76,31 @@ def add_settings_flags(parser: argparse.ArgumentParser) -> None:
             choices=spec.choices or None,
             metavar=None if spec.choices else {int: "N", float: "X"}[spec.kind],
             default=None,
-            help=f"{spec.help} (default: {default})",
+            help=f"{about} (default: {default})",
         )
+
+
+def given_flags(args: argparse.Namespace, names=None) -> dict:
+    """The settings' flags given on the command line (of those in `names`, or all), by field name."""
+    chosen = [f.name for f in fields(TrainingSettings) if names is None or f.name in names]
+    return {name: getattr(args, name) for name in chosen if getattr(args, name) is not None}
+
+
+class PrintAndExit(argparse.Action):
+    """A flag that prints a text as it is (argparse's "version" action would rewrap it) and exits."""
+
+    def __init__(self, option_strings, dest, text: str, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+        self.text = text
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(self.text)
+        parser.exit()
 
 
 def given_settings(args: argparse.Namespace) -> dict:
     """The settings the command line names: the preset's, then the flags given."""
-    given = {f.name: getattr(args, f.name) for f in fields(TrainingSettings) if getattr(args, f.name) is not None}
+    given = given_flags(args)
     return {**PRESETS[args.preset], **given} if args.preset else given
 
 
@@ -102,6 +126,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--preset", choices=tuple(PRESETS), default=None,
         help="start from one of the app's presets (gpt/presets.py); other flags change it (default: none)",
+    )
+    p.add_argument(
+        "--settings-table", action=PrintAndExit, text=markdown_table(),
+        help="print the settings below as a Markdown table (the README's) and exit (default: train)",
     )
     add_settings_flags(p)
     run = p.add_argument_group("where it runs")

@@ -31,81 +31,21 @@ from dataclasses import asdict, dataclass
 import torch
 
 from .best_weights import BestWeights
-from .checks import finite, whole_at_least
 from .data import get_batch, step_batches
 from .device import resolve_device, resolve_precision
 from .distributed import World
 from .dropout import fast_dropout
+from .errors import Keyed, Phrase, UserError
 from .fast_weights import weights_changed
 from .mixed_precision import BF16MasterWeights
 from .modes import evaluation
 from .resume import ResumeState, load_optimizer_state, optimizer_state
+from .settings import TrainConfig  # made from the settings' schema (gpt/settings.py)
 
-MIN_LR_FRACTION = 0.1  # min_lr left to the run: this fraction of the peak learning rate
 
-
-class TrainingDiverged(RuntimeError):
+class TrainingDiverged(Keyed, RuntimeError):
     """The loss stopped being a finite number; the model keeps its best weights (keep_best) or
     its last finite ones."""
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    max_steps: int = 1000  # optimizer steps
-    batch_size: int = 16  # windows per step
-    learning_rate: float = 1e-3  # peak learning rate, reached after warm-up
-    warmup_steps: int = 100  # linear ramp from ~0 to learning_rate (0: start at the peak)
-    min_lr: float | None = None  # the cosine decay ends here at max_steps (0 allowed; None: learning_rate / 10)
-    weight_decay: float = 0.1  # AdamW decay, applied to weight matrices only (0 allowed)
-    grad_clip: float = 1.0  # largest global gradient norm
-    eval_interval: int = 100  # estimate train/val loss every this many steps
-    eval_iters: int = 20  # batches per estimate
-    seed: int = 1337  # batches are drawn from a generator seeded with this
-    device: str = "auto"  # "auto", "cpu", "cuda", "mps"
-    precision: str = "auto"  # "auto", "fp32", "bf16"
-    time_budget_s: float | None = None  # stop after this much wall time, if set
-    keep_best: bool = True  # end with the weights of the best validation loss, not the last ones
-    grad_accum: int = 1  # micro-batches of batch_size per optimizer step, their gradients summed
-    stop_at: int | None = None  # end the run after this step, as if stopped (the schedule stays max_steps')
-
-    def __post_init__(self):
-        whole_at_least("max_steps", self.max_steps, 1)
-        whole_at_least("batch_size", self.batch_size, 1)
-        finite("learning_rate", self.learning_rate)
-        whole_at_least("warmup_steps", self.warmup_steps, 0)
-        if self.min_lr is None:  # scales with the learning rate, so any learning rate is valid alone
-            object.__setattr__(self, "min_lr", self.learning_rate * MIN_LR_FRACTION)
-        finite("min_lr", self.min_lr, allow_zero=True)
-        if self.min_lr > self.learning_rate:
-            raise ValueError(f"min_lr ({self.min_lr}) must not exceed learning_rate ({self.learning_rate}).")
-        finite("weight_decay", self.weight_decay, allow_zero=True)
-        finite("grad_clip", self.grad_clip)
-        whole_at_least("eval_interval", self.eval_interval, 1)
-        whole_at_least("eval_iters", self.eval_iters, 1)
-        whole_at_least("seed", self.seed, 0)
-        if not isinstance(self.device, str):
-            raise ValueError(f"device must be a string such as 'auto' or 'cpu', got {self.device!r}.")
-        if self.precision not in ("auto", "fp32", "bf16"):
-            raise ValueError(f"precision must be 'auto', 'fp32' or 'bf16', got {self.precision!r}.")
-        if self.time_budget_s is not None:
-            finite("time_budget_s", self.time_budget_s)
-        if not isinstance(self.keep_best, bool):
-            raise ValueError(f"keep_best must be True or False, got {self.keep_best!r}.")
-        whole_at_least("grad_accum", self.grad_accum, 1)
-        if self.stop_at is not None:
-            whole_at_least("stop_at", self.stop_at, 1)
-            if self.stop_at > self.max_steps:
-                raise ValueError(
-                    f"stop_at ({self.stop_at}) is past max_steps ({self.max_steps}): stop at or before the last step."
-                )
-
-    def lr_at(self, step: int) -> float:
-        """Learning rate for a 0-based step: linear warm-up, then cosine decay to min_lr."""
-        if step < self.warmup_steps:
-            return self.learning_rate * (step + 1) / self.warmup_steps
-        decay_steps = max(1, self.max_steps - self.warmup_steps)
-        progress = min(1.0, (step - self.warmup_steps) / decay_steps)
-        return self.min_lr + 0.5 * (1.0 + math.cos(math.pi * progress)) * (self.learning_rate - self.min_lr)
 
 
 @dataclass(frozen=True)
@@ -175,10 +115,7 @@ class Trainer:
         shape, data, settings and number of processes."""
         block_size = model.config.block_size
         if train_ids.numel() < block_size + 1:
-            raise ValueError(
-                f"The training text is {train_ids.numel()} tokens long; it must be at least "
-                f"block_size + 1 = {block_size + 1} tokens. Give more text or a smaller block_size."
-            )
+            raise UserError("trainer.too_short", count=train_ids.numel(), needed=block_size + 1)
         self.model = model
         self.config = config
         self.world = world or World()
@@ -340,14 +277,14 @@ class Trainer:
             loss_value, step_tokens = self._gradients(wrapped, batches, autocast)
             if not math.isfinite(loss_value):  # the same on every rank: the mean over all of them
                 self._roll_back(params, last_good, optimizer)
-                raise self._diverged(step + 1, "loss", loss_value, best)
+                raise self._diverged(step + 1, "trainer.diverged_loss", loss_value, best)
             if master is not None:
                 master.grads_to_master()
             # The global gradient's norm: DDP has averaged the gradients over the ranks.
             grad_norm = torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip).item()
             if not math.isfinite(grad_norm):
                 self._roll_back(params, last_good, optimizer)
-                raise self._diverged(step + 1, "gradient norm", grad_norm, best)
+                raise self._diverged(step + 1, "trainer.diverged_grad_norm", grad_norm, best)
             with torch.no_grad():
                 torch._foreach_copy_(last_good, params)  # these weights just gave a finite loss
             optimizer.step()
@@ -455,14 +392,12 @@ class Trainer:
         self.model.zero_grad(set_to_none=True)  # the bf16 model's own, under master weights
         torch._foreach_copy_(params, last_good)
 
-    def _diverged(self, step: int, what: str, value: float, best: BestWeights) -> TrainingDiverged:
+    def _diverged(self, step: int, key: str, value: float, best: BestWeights) -> TrainingDiverged:
+        """key: the message that names the number that stopped being finite."""
         lr = self.config.learning_rate
-        kept = (
-            f"the weights of its best evaluation (step {best.step}, val loss {best.val_loss:.4f})"
-            if self.config.keep_best and best.can_restore(step)
-            else "its last finite weights"
-        )
-        return TrainingDiverged(
-            f"Training diverged at step {step}: the {what} became {value}. The model keeps {kept}. "
-            f"Lower the learning rate (now {lr:g}; try {lr / 10:g}) or the model size, then train again."
-        )
+        if self.config.keep_best and best.can_restore(step):
+            kept = Phrase("trainer.keeps_best", {"step": best.step, "loss": best.val_loss})
+        else:
+            kept = Phrase("trainer.keeps_last")
+        diverged = TrainingDiverged(key, step=step, value=value)
+        return diverged.then(kept).then("trainer.lower_lr", lr=lr, suggested=lr / 10)

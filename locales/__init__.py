@@ -12,29 +12,35 @@ take lang. `en.py` and `es.py` hold the same keys (a test fails when one has a k
 Spanish follows the article's words where it names a concept (see GLOSSARY-es.md beside the
 project), and uses tú.
 
-Error messages are raised in English everywhere (the library's, and the app's checks, which API
-clients read); `translate_error` turns one into Spanish for a Spanish page, sentence by sentence,
-with es.py's ERRORS: pairs of an English template and its Spanish template, where {name} stands
-for any text. A sentence no template knows stays English.
+Errors a person reads are raised with a key and its parameters (gpt/errors.py UserError, e.g.
+UserError("train.text_empty")): str() of one is its English (what API clients and the command line
+read), error_text(exc, lang) writes it in lang. ERRORS holds one error catalogue per language, key ->
+template: English is the library's templates (gpt/messages.py) and the app's (en.py ERRORS), each
+defined once; es.py ERRORS has every key of both. Any other exception (a bug, a third party's
+message) is shown as it is.
 
-To add a language: copy es.py to xx.py (and learn_es.py to learn_xx.py, the Learn tab's part), translate every value (keys and {placeholders} stay) and
-the Spanish side of its ERRORS, import it below (CATALOGUES, ERROR_TEMPLATES), add "xx" to
-LANGUAGES and its name to ui/i18n.py LANGUAGE_NAMES; tests/test_i18n.py checks that the keys and
-placeholders match. language_from_header then picks it for browsers that ask for it first.
+To add a language: copy es.py to xx.py (and learn_es.py to learn_xx.py, the Learn tab's part),
+translate every value of TEXTS and ERRORS (keys and {placeholders} stay), import it below
+(CATALOGUES, ERRORS), add "xx" to LANGUAGES and its name to ui/i18n.py LANGUAGE_NAMES;
+tests/test_i18n.py checks that the keys and placeholders match. language_from_header then picks it
+for browsers that ask for it first.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+
+from gpt import messages
+from gpt.errors import Keyed, Phrase, add_english
 
 from . import en, es
 
 LANGUAGES = ("en", "es")
 DEFAULT = "en"
 CATALOGUES = {"en": en.TEXTS, "es": es.TEXTS}
-ERROR_TEMPLATES = {"en": [], "es": es.ERRORS}
+ERRORS = {"en": {**messages.ERRORS, **en.ERRORS}, "es": es.ERRORS}  # key -> template, per language
+add_english(en.ERRORS)  # str() of an app error is its English too
 
 
 def supported(lang) -> str:
@@ -71,60 +77,15 @@ def language_from_header(header) -> str:
     return first if first in CATALOGUES else DEFAULT
 
 
-@lru_cache(maxsize=None)
-def _compiled(lang: str):
-    """Each English error template as a regex matching it at the start of a message ({name}
-    twice in a template must be the same text twice)."""
-    compiled = []
-    for english, translated in ERROR_TEMPLATES[lang]:
-        names, parts = [], []
-        for piece in re.split(r"(\{\w+\})", english):
-            if re.fullmatch(r"\{\w+\}", piece):
-                name = piece[1:-1]
-                parts.append(f"(?P={name})" if name in names else f"(?P<{name}>.+?)")
-                names.append(name)
-            elif piece:
-                parts.append(re.escape(piece))
-        pattern = "".join(parts)
-        if english.endswith("."):  # a sentence's last full stop, not a decimal point: "got 0.01."
-            pattern = pattern[: -len(re.escape("."))] + r"\.(?=\s|$)"
-        compiled.append((re.compile(pattern, re.DOTALL), sorted(set(names)), translated))
-    return compiled
+def error_text(error, lang: str = DEFAULT) -> str:
+    """An error as the reader of lang reads it: a keyed error or a Phrase (gpt/errors.py) from lang's
+    catalogue, anything else (an exception or a text) as str() writes it."""
+    if isinstance(error, (Keyed, Phrase)):
+        return error.render(ERRORS[supported(lang)])
+    return str(error)
 
 
-def _translated(message: str, lang: str) -> tuple[str, str]:
-    """(the message in lang as far as templates know it, the English rest no template knew)."""
-    out, rest = [], message
-    while rest:
-        for pattern, names, translated in _compiled(lang):
-            match = pattern.match(rest)
-            if match:
-                out.append(translated.format(**{n: match.group(n) for n in names}))
-                rest = rest[match.end():]
-                break
-        else:  # no template knows what follows: it stays as it is
-            break
-        if rest.startswith(" "):
-            out.append(" ")
-            rest = rest.lstrip(" ")
-    return "".join(out), rest
-
-
-def translate_error(message: str, lang: str) -> str:
-    """An English error message in `lang`, sentence by sentence (see the module docstring)."""
-    lang = supported(lang)
-    if lang == DEFAULT or not message:
-        return message
-    done, rest = _translated(message, lang)
-    return done + rest
-
-
-def untranslated(message: str, lang: str) -> str:
-    """What translate_error leaves in English: "" when every sentence of message has a template."""
-    lang = supported(lang)
-    if lang == DEFAULT or not message:
-        return ""
-    return _translated(message, lang)[1]
+translate_error = error_text  # the old name, still called by ui/plan.py: remove once it calls error_text
 
 
 @dataclass(frozen=True)

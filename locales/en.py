@@ -5,6 +5,8 @@ text(key, lang, **params). Static text (labels, help, Markdown) goes to the brow
 I18n translates it; a static key with placeholders is filled in first (ui/i18n.py static(key, **params)).
 """
 
+from gpt.settings import FORM_FIELDS, TrainingSettings
+
 from .learn_en import TEXTS as LEARN
 
 TEXTS = {
@@ -112,31 +114,7 @@ TEXTS = {
     "train.probe_sentence": "Sentence to watch",
     "train.probe_sentence.info": "its attention is recorded at every evaluation, to replay below",
     "train.probe_sentence.placeholder": "empty: the start of your training text",
-    # The form's fields (gpt/settings.py): labels are the API's names; the help is the command line's
-    "train.field.tokenizer.label": "tokenizer",
-    "train.field.tokenizer.info": "char: one token per character, as in the lecture; bpe: GPT-2's word pieces (bigger vocabulary)",
-    "train.field.n_layer.label": "n_layer",
-    "train.field.n_layer.info": "transformer blocks stacked",
-    "train.field.n_head.label": "n_head",
-    "train.field.n_head.info": "attention heads per block",
-    "train.field.n_embd.label": "n_embd",
-    "train.field.n_embd.info": "width of the residual stream (embedding size); divisible by n_head",
-    "train.field.block_size.label": "block_size",
-    "train.field.block_size.info": "context: the most tokens the model looks back at",
-    "train.field.max_steps.label": "max_steps",
-    "train.field.max_steps.info": "optimizer steps; the learning-rate schedule is planned for them",
-    "train.field.batch_size.label": "batch_size",
-    "train.field.batch_size.info": "windows of text per step",
-    "train.field.learning_rate.label": "learning_rate",
-    "train.field.learning_rate.info": "peak learning rate, after the warm-up; cosine decay to min_lr",
-    "train.field.dropout.label": "dropout",
-    "train.field.dropout.info": "probability of zeroing activations while training (0 = off)",
-    "train.field.time_budget_s.label": "time budget (s)",
-    "train.field.time_budget_s.info": "stop after this many seconds of training, evaluations included (default: no limit)",
-    "train.field.warmup_steps.label": "warmup_steps",
-    "train.field.warmup_steps.info": "steps of linear warm-up to the learning rate (default: a tenth of max_steps, at most 100)",
-    "train.field.keep_best.label": "keep the best weights",
-    "train.field.keep_best.info": "end with the weights of the lowest validation loss seen, not the last step's",
+    # The form's fields: made from gpt/settings.py below (FORM_TEXTS), so their English is written once.
     # The text's statistics and the plan under the presets (ui/plan.py)
     "train.text.stats": "{chars:,} characters · {char_vocab} distinct characters (the char vocabulary) · {bpe_vocab:,} BPE tokens in use",
     "train.text.none": "No text yet: paste some, upload a .txt file, or use the bundled Shakespeare.",
@@ -285,9 +263,9 @@ TEXTS = {
     "model.card.precision.value": "float32 weights",
     "model.card.precision.trained": "float32 weights; trained in {precision}",
     "model.card.generation": "Generation",
-    "generation.precision.fast": "bfloat16 (fast)",
+    "generation.precision.bf16": "bfloat16 (approximate)",
     "generation.precision.exact": "float32 (exact)",
-    "generation.precision.why.fast": "bfloat16 copies of the blocks' weights, float32 activations and logits (top-1 agreement with float32 ≥ 99%)",
+    "generation.precision.why.bf16": "bfloat16 copies of the blocks' weights, float32 activations and logits (top-1 agreement with float32 ≥ 99%)",
     "generation.precision.why.small": "this model's weights fit the CPU's cache, where float32 decodes faster than bfloat16",
     "generation.precision.why.no_bf16": "this hardware has no native bfloat16",
     "generation.precision.why.bigram": "a bigram model is one table: nothing to copy",
@@ -357,4 +335,75 @@ TEXTS = {
     "viz.surprise.guess": "{piece}  {probability:.1%}",
     "viz.surprise.first": "the first token: nothing before it to predict it from",
     **LEARN,  # the Learn tab (learn_en.py)
+}
+
+# The Train form's fields, in English: the label is the API's name (or the field's own label), the
+# tooltip the command line's --help line, both from the schema (gpt/settings.py). es.py translates them.
+FORM_TEXTS = {
+    key: text
+    for name in FORM_FIELDS
+    for key, text in (
+        (f"train.field.{name}.label", TrainingSettings.spec(name).label or name),
+        (f"train.field.{name}.info", TrainingSettings.spec(name).help),
+    )
+}
+TEXTS.update(FORM_TEXTS)
+
+# The app's own error messages (what API clients read, in English): key -> template. The library's
+# are in gpt/messages.py; locales/__init__.py joins the two into the English error catalogue.
+ERRORS = {
+    # Texts: the prompt, the attention's text, the Learn tab's sentence (ui/generation.py, ui/attention.py, ui/learn.py)
+    "generate.prompt_empty": "The prompt is empty: type a few characters for the model to continue.",
+    "generate.prompt_too_long": "The prompt is {count:,} characters; the limit is {limit:,}. Use a shorter prompt.",
+    "generate.temperature_hint": "Use 0 for greedy, about 0.8 for lively text, 1 for the model's own odds.",
+    "generate.top_k_hint": "Use 0 to turn top-k off.",
+    "generate.top_p_hint": "Use 1.0 to turn top-p off.",
+    "attention.text_empty": "The text is empty: type a sentence to look at.",
+    "attention.text_too_long": "The text is {count:,} characters; the limit is {limit:,}. Use a shorter text.",
+    "attention.no_tokens": "The text has no tokens: type a sentence to look at.",
+    "attention.layer_hint": "This model has {count} layer(s), numbered 0 to {last}.",
+    "attention.head_hint": "This model has {count} head(s) per layer, numbered 0 to {last}.",
+    "learn.sentence_empty": "The sentence is empty: type a sentence to look at.",
+    "learn.sentence_too_long": "The sentence is {count:,} characters; the limit is {limit:,}. Use a shorter sentence.",
+    "learn.no_tokens": "The sentence has no tokens: type a sentence to look at.",
+    "learn.earlier_stage": (
+        "The Learn page follows the full GPT, and this model is one of the lecture's earlier stages. "
+        "Load or train a full model to follow it."
+    ),
+    # A training (ui/train_form.py, ui/limits.py, ui/training.py, ui/sessions.py, ui/training_queue.py)
+    "train.text_empty": "The training text is empty: paste some text, upload a .txt file, or use the bundled Shakespeare.",
+    "train.text_too_long": "The training text is {count:,} characters; the limit is {limit:,}. Use a shorter training text.",
+    "train.text_whitespace": "The training text is only whitespace: paste some text with words in it.",
+    "train.tokens_per_step": "batch_size x block_size is {tokens:,} tokens per step; the limit is {limit:,}. Lower batch_size or block_size.",
+    "train.probe_too_long": "The probe sentence is {count:,} characters; the limit is {limit:,}. Use a shorter probe sentence.",
+    "train.max_steps_hint": "That is the per-run limit: choose fewer steps.",
+    "train.time_budget_hint": "Runs are limited to {seconds:.0f} s: choose a shorter budget.",
+    "train.too_many_parameters": "This model would have {count:,} parameters; the limit is {limit:,}.",
+    "train.lower_shape": "Lower n_layer or n_embd.",
+    "train.lower_shape_bpe": (
+        "Lower n_layer or n_embd or use the char tokenizer (BPE's vocabulary adds a row of n_embd weights per token)."
+    ),
+    "train.session_keeps_model": "Your session keeps its previous model.",
+    "train.already_running": (
+        "You already have a training running or waiting in this session: press Stop first, or wait for it to finish."
+    ),
+    "train.queue_full": "{count} trainings are already waiting (the limit is {limit}). Try again in a few minutes.",
+    # Files: checkpoints and texts (ui/checkpoints.py)
+    "upload.no_checkpoint": "No file received: choose a .safetensors checkpoint to upload.",
+    "upload.not_safetensors": (
+        "{file} is not a .safetensors file. Only Mirador checkpoints in safetensors format are accepted "
+        "(pickled .pt/.bin files could run code when loaded)."
+    ),
+    "upload.too_big": "{file} is {size}; the upload limit is {limit}. Upload a smaller model.",
+    "upload.too_many_parameters": "{file} has {count:,} parameters; this app serves at most {limit:,}. Upload a smaller model.",
+    "upload.context_too_long": (
+        "{file} has a context of {count} tokens; this app serves at most {limit}. Upload a model with a shorter block_size."
+    ),
+    "upload.no_text_file": "No file received: choose a .txt file.",
+    "upload.not_text_file": "{file} is not a text file: upload a .txt file.",
+    "upload.text_too_big": "{file} is {size}; text uploads are limited to {limit}. Use a shorter text.",
+    "upload.not_utf8": "{file} is not UTF-8 text: save it as UTF-8 and upload it again.",
+    "upload.too_many_chars": "{file} has {count:,} characters; the limit is {limit:,}. Use a shorter text.",
+    "upload.empty": "{file} is empty: upload a file with some text in it.",
+    "model.untrained_note": "{path} was not found: this model is untrained (random weights).",
 }

@@ -2,8 +2,8 @@
 artículo donde nombra un concepto (GLOSSARY-es.md), y tuteo. Los nombres del código (n_layer,
 top_k, block_size...) se quedan como están: también son los de la API y la línea de órdenes.
 
-ERRORS traduce los mensajes de error, que se escriben en inglés (los lee también quien usa la
-API): pares (plantilla inglesa, plantilla española); {nombre} es cualquier texto.
+ERRORS escribe en español los mensajes de error, que la app guarda como una clave y sus valores
+(gpt/errors.py): clave -> plantilla, con las claves del catálogo inglés (gpt/messages.py y en.py).
 """
 
 from .learn_es import TEXTS as LEARN
@@ -292,9 +292,9 @@ TEXTS = {
     "model.card.precision.value": "pesos en float32",
     "model.card.precision.trained": "pesos en float32; entrenado en {precision}",
     "model.card.generation": "Generación",
-    "generation.precision.fast": "bfloat16 (rápida)",
+    "generation.precision.bf16": "bfloat16 (aproximada)",
     "generation.precision.exact": "float32 (exacta)",
-    "generation.precision.why.fast": "copias en bfloat16 de los pesos de los bloques, activaciones y logits en float32 (coincidencia top-1 con float32 ≥ 99 %)",
+    "generation.precision.why.bf16": "copias en bfloat16 de los pesos de los bloques, activaciones y logits en float32 (coincidencia top-1 con float32 ≥ 99 %)",
     "generation.precision.why.small": "los pesos de este modelo caben en la caché de la CPU, donde float32 genera más rápido que bfloat16",
     "generation.precision.why.no_bf16": "este hardware no tiene bfloat16 nativo",
     "generation.precision.why.bigram": "un modelo de bigramas es una sola tabla: no hay nada que copiar",
@@ -366,160 +366,162 @@ TEXTS = {
     **LEARN,  # the Learn tab (learn_es.py)
 }
 
-# Sentence by sentence; the first template that matches wins, so the specific come before the
-# generic ones. Code names ({name}: top_k, n_layer...) stay as they are.
-ERRORS = [
-    # --- texts: the prompt, the attention's text, the training text (gpt/checks.py parse_text) ---
-    ("The prompt is empty: type a few characters for the model to continue.",
-     "El texto inicial está vacío: escribe unos caracteres para que el modelo los continúe."),
-    ("The text is empty: type a sentence to look at.", "El texto está vacío: escribe una frase que mirar."),
-    ("The text has no tokens: type a sentence to look at.", "El texto no tiene tokens: escribe una frase que mirar."),
-    ("The training text is empty: paste some text, upload a .txt file, or use the bundled Shakespeare.",
-     "El texto de entrenamiento está vacío: pega un texto, sube un archivo .txt o usa el Shakespeare incluido."),
-    ("The training text is empty: paste or upload some text first.",
-     "El texto de entrenamiento está vacío: primero pega o sube un texto."),
-    ("The training text is only whitespace: paste some text with words in it.",
-     "El texto de entrenamiento solo tiene espacios: pega un texto con palabras."),
-    ("The prompt is {count} characters; the limit is {limit}.", "El texto inicial tiene {count} caracteres; el límite es {limit}."),
-    ("The text is {count} characters; the limit is {limit}.", "El texto tiene {count} caracteres; el límite es {limit}."),
-    ("The training text is {count} characters; the limit is {limit}.",
-     "El texto de entrenamiento tiene {count} caracteres; el límite es {limit}."),
-    ("Use a shorter prompt.", "Usa un texto inicial más corto."),
-    ("Use a shorter text.", "Usa un texto más corto."),
-    ("Use a shorter training text.", "Usa un texto de entrenamiento más corto."),
-    ("The {name} is empty: {what}.", "{name} está vacío: {what}."),
-    ("{name} must be text, got {kind}.", "{name} debe ser texto; recibido: {kind}."),
-    ("Training text must be a string, got {kind}.", "El texto de entrenamiento debe ser texto; recibido: {kind}."),
-    # The lecture's earlier stages (gpt/model.py, ui/learn.py) and its ladder (gpt/ladder.py)
-    ("A bigram model has no attention: each token predicts the next from itself alone.",
-     "Un modelo de bigramas no tiene atención: cada token predice el siguiente solo a partir de sí mismo."),
-    ("Load or train a GPT to see attention.", "Carga o entrena un GPT para ver la atención."),
-    ("The Learn page follows the full GPT, and this model is one of the lecture's earlier stages.",
-     "La página Aprende recorre el GPT completo, y este modelo es una de las etapas anteriores de la clase."),
-    ("Load or train a full model to follow it.", "Carga o entrena un modelo completo para recorrerla."),
-    ("The text is {count} tokens long; the ladder's longest context is {context} tokens, so it needs at least {needed}.",
-     "El texto tiene {count} tokens; el contexto más largo de la escalera es de {context} tokens, así que necesita al menos {needed}."),
-    ("Give a longer text.", "Da un texto más largo."),
-    ("The {stage} stage would have {count} parameters for this text's {tokens} tokens; the limit is {limit}.",
-     "La etapa {stage} tendría {count} parámetros para los {tokens} tokens de este texto; el límite es {limit}."),
-    ("Use the char tokenizer.", "Usa el tokenizador char."),
-    # The tokenizer (gpt/tokenizer.py)
-    ("This model never saw the character(s) {chars} in its training text: remove them, or train on text that contains them.",
-     "Este modelo nunca vio los caracteres {chars} en su texto de entrenamiento: quítalos, o entrena con un texto que los contenga."),
-    ("Tokenizer must be {choices}, got {value}.", "El tokenizador debe ser {choices}; recibido: {value}."),
-    # The probe sentence (ui/train_form.py, gpt/timeline.py encode_probe)
-    ("The probe sentence must be text, got {kind}.", "La frase observada debe ser texto; recibido: {kind}."),
-    ("The probe sentence is {count} characters; the limit is {limit}.",
-     "La frase observada tiene {count} caracteres; el límite es {limit}."),
-    ("Use a shorter probe sentence.", "Usa una frase observada más corta."),
-    ("The probe sentence has character(s) the training text does not contain: {chars}.",
-     "La frase observada tiene caracteres que el texto de entrenamiento no contiene: {chars}."),
-    ("Remove them, or leave the probe empty to use the start of the training text.",
-     "Quítalos, o deja la frase vacía para usar el comienzo del texto de entrenamiento."),
-    ("The probe sentence has {count} token(s); it needs at least {needed}.",
-     "La frase observada tiene {count} token(s); necesita al menos {needed}."),
-    ("Type a longer one, or leave it empty to use the start of the training text.",
-     "Escribe una más larga, o déjala vacía para usar el comienzo del texto de entrenamiento."),
-    ("The training text is {count} tokens long; it must be at least block_size + 1 = {needed} tokens.",
-     "El texto de entrenamiento tiene {count} tokens; necesita al menos block_size + 1 = {needed} tokens."),
-    ("The text is {count} tokens long; training needs at least block_size + 1 = {needed} tokens.",
-     "El texto tiene {count} tokens; para entrenar hacen falta al menos block_size + 1 = {needed} tokens."),
-    ("Give more text or choose a smaller block_size.", "Da más texto o elige un block_size menor."),
-    ("Give more text or a smaller block_size.", "Da más texto o un block_size menor."),
-    # --- numbers (gpt/checks.py, gpt/settings.py) ---
-    ("{name} must be a whole number between {low} and {high}, got {value}.",
-     "{name} debe ser un número entero entre {low} y {high}; recibido: {value}."),
-    ("{name} must be between {low} and {high}, got {value}.", "{name} debe estar entre {low} y {high}; recibido: {value}."),
-    ("{name} must be a whole number >= {low}, got {value}.", "{name} debe ser un número entero >= {low}; recibido: {value}."),
-    ("{name} must be a whole number, got {value}.", "{name} debe ser un número entero; recibido: {value}."),
-    ("{name} must be a finite number, got {value}.", "{name} debe ser un número finito; recibido: {value}."),
-    ("{name} must be a number in {range}, got {value}.", "{name} debe ser un número en {range}; recibido: {value}."),
-    ("{name} must be a number, got {value}.", "{name} debe ser un número; recibido: {value}."),
-    ("{name} must be true or false, got {value}.", "{name} debe ser true o false; recibido: {value}."),
-    ("{name} must be in {range}, got {value}.", "{name} debe estar en {range}; recibido: {value}."),
-    ("{name} must be at least {low}, got {value}.", "{name} debe ser al menos {low}; recibido: {value}."),
-    ("{name} must be at most {high}, got {value}: choose a smaller {name}.",
-     "{name} debe ser como mucho {high}; recibido: {value}: elige un {name} menor."),
-    ("{name} must be >= {low}, got {value}.", "{name} debe ser >= {low}; recibido: {value}."),
-    ("{name} must be > {low}, got {value}.", "{name} debe ser > {low}; recibido: {value}."),
-    ("{name} must be <= {high}, got {value}.", "{name} debe ser <= {high}; recibido: {value}."),
-    ("{name} must be < {high}, got {value}.", "{name} debe ser < {high}; recibido: {value}."),
-    ("{name} must be {first} or {second}, got {value}.", "{name} debe ser {first} o {second}; recibido: {value}."),
-    # The hints that follow a range (ui/generation.py, ui/attention.py, ui/limits.py, gpt/settings.py)
-    ("Use 0 for greedy, about 0.8 for lively text, 1 for the model's own odds.",
-     "Usa 0 para el muestreo voraz (siempre el más probable), unos 0.8 para un texto vivo y 1 para las probabilidades del propio modelo."),
-    ("Use 0 to turn top-k off.", "Usa 0 para desactivar top-k."),
-    ("Use 1.0 to turn top-p off.", "Usa 1.0 para desactivar top-p."),
-    ("This model has {count} layer(s), numbered 0 to {last}.", "Este modelo tiene {count} capa(s), numeradas de 0 a {last}."),
-    ("This model has {count} head(s) per layer, numbered 0 to {last}.",
-     "Este modelo tiene {count} cabeza(s) por capa, numeradas de 0 a {last}."),
-    ("That is the per-run limit: choose fewer steps.", "Es el límite por entrenamiento: elige menos pasos."),
-    ("Runs are limited to {seconds} s: choose a shorter budget.",
-     "Cada entrenamiento dura como mucho {seconds} s: elige un tiempo máximo más corto."),
-    ("Typical values are 1e-4 to 3e-3; larger ones make the loss blow up.",
-     "Los valores habituales van de 1e-4 a 3e-3; con valores mayores la pérdida se dispara."),
-    # --- the model's shape (gpt/config.py, ui/training.py, ui/train_form.py) ---
-    ("n_embd ({n_embd}) must be divisible by n_head ({n_head}) so every head gets the same width: try n_embd={suggested}.",
-     "n_embd ({n_embd}) debe ser divisible por n_head ({n_head}) para que todas las cabezas tengan la misma anchura: prueba n_embd={suggested}."),
-    ("This shape has {count} parameters, over the limit of {limit}: lower n_layer, n_embd or vocab_size.",
-     "Esta forma tiene {count} parámetros, más del límite de {limit}: baja n_layer, n_embd o vocab_size."),
-    ("This model would have {count} parameters; the limit is {limit}.", "Este modelo tendría {count} parámetros; el límite es {limit}."),
-    ("Lower n_layer or n_embd or use the char tokenizer (BPE's vocabulary adds a row of n_embd weights per token).",
-     "Baja n_layer o n_embd, o usa el tokenizador char (el vocabulario BPE añade una fila de n_embd pesos por token)."),
-    ("Lower n_layer or n_embd.", "Baja n_layer o n_embd."),
-    ("batch_size x block_size is {tokens} tokens per step; the limit is {limit}.",
-     "batch_size x block_size da {tokens} tokens por paso; el límite es {limit}."),
-    ("Lower batch_size or block_size.", "Baja batch_size o block_size."),
-    ("min_lr ({min_lr}) must not exceed learning_rate ({learning_rate}).",
-     "min_lr ({min_lr}) no debe superar learning_rate ({learning_rate})."),
-    # --- a training (ui/sessions.py, ui/training_queue.py, gpt/trainer.py) ---
-    ("You already have a training running or waiting in this session: press Stop first, or wait for it to finish.",
-     "Ya tienes un entrenamiento en marcha o en espera en esta sesión: pulsa Parar primero, o espera a que termine."),
-    ("{count} trainings are already waiting (the limit is {limit}).", "Ya hay {count} entrenamientos esperando (el límite es {limit})."),
-    ("Try again in a few minutes.", "Vuelve a intentarlo en unos minutos."),
-    ("Training diverged at step {step}: the loss became {value}.",
-     "El entrenamiento divergió en el paso {step}: la pérdida se volvió {value}."),
-    ("Training diverged at step {step}: the gradient norm became {value}.",
-     "El entrenamiento divergió en el paso {step}: la norma del gradiente se volvió {value}."),
-    ("The model keeps the weights of its best evaluation (step {step}, val loss {loss}).",
-     "El modelo conserva los pesos de su mejor evaluación (paso {step}, pérdida de validación {loss})."),
-    ("The model keeps its last finite weights.", "El modelo conserva sus últimos pesos finitos."),
-    ("Lower the learning rate (now {lr}; try {suggested}) or the model size, then train again.",
-     "Baja la tasa de aprendizaje (ahora {lr}; prueba {suggested}) o el tamaño del modelo, y vuelve a entrenar."),
-    ("Your session keeps its previous model.", "Tu sesión conserva su modelo anterior."),
-    # --- files: checkpoints and texts (ui/checkpoints.py, gpt/checkpoint.py, gpt/tokenizer.py) ---
-    ("No file received: choose a .safetensors checkpoint to upload.",
-     "No ha llegado ningún archivo: elige un checkpoint .safetensors para subirlo."),
-    ("No file received: choose a .txt file.", "No ha llegado ningún archivo: elige un archivo .txt."),
-    ("{file} is not a .safetensors file.", "{file} no es un archivo .safetensors."),
-    ("Only Mirador checkpoints in safetensors format are accepted (pickled .pt/.bin files could run code when loaded).",
-     "Solo se aceptan checkpoints de Mirador en formato safetensors (los archivos .pt/.bin con pickle podrían ejecutar código al cargarse)."),
-    ("{file} is {size}; the upload limit is {limit}.", "{file} ocupa {size}; el límite de subida es {limit}."),
-    ("{file} is {size}; text uploads are limited to {limit}.", "{file} ocupa {size}; los textos que se suben tienen un límite de {limit}."),
-    ("Upload a smaller model.", "Sube un modelo más pequeño."),
-    ("{file} has {count} parameters; this app serves at most {limit}.",
-     "{file} tiene {count} parámetros; esta aplicación sirve como mucho {limit}."),
-    ("{file} has a context of {count} tokens; this app serves at most {limit}.",
-     "{file} tiene un contexto de {count} tokens; esta aplicación sirve como mucho {limit}."),
-    ("Upload a model with a shorter block_size.", "Sube un modelo con un block_size menor."),
-    ("{file} is not a text file: upload a .txt file.", "{file} no es un archivo de texto: sube un archivo .txt."),
-    ("{file} is not UTF-8 text: save it as UTF-8 and upload it again.",
-     "{file} no es texto UTF-8: guárdalo como UTF-8 y vuelve a subirlo."),
-    ("{file} has {count} characters; the limit is {limit}.", "{file} tiene {count} caracteres; el límite es {limit}."),
-    ("{file} is empty: upload a file with some text in it.", "{file} está vacío: sube un archivo con algo de texto."),
-    ("{file} is a Mirador checkpoint, but it is cut short ({size} of {expected} bytes): download or copy it again.",
-     "{file} es un checkpoint de Mirador, pero está cortado ({size} de {expected} bytes): descárgalo o cópialo de nuevo."),
-    ("{file} is not a Mirador checkpoint (no Mirador header).", "{file} no es un checkpoint de Mirador (no tiene la cabecera de Mirador)."),
-    ("{file} is not a Mirador checkpoint (unreadable as safetensors: {error}).",
-     "{file} no es un checkpoint de Mirador (no se puede leer como safetensors: {error})."),
-    ("{file} is not a Mirador checkpoint (weights must be finite float32).",
-     "{file} no es un checkpoint de Mirador (los pesos deben ser float32 finitos)."),
-    ("{file} is not a Mirador checkpoint (tokenizer has {count} tokens, model expects {expected}).",
-     "{file} no es un checkpoint de Mirador (el tokenizador tiene {count} tokens y el modelo espera {expected})."),
-    ("{file} is not a Mirador checkpoint (invalid header: {detail}).", "{file} no es un checkpoint de Mirador (cabecera no válida: {detail})."),
-    ("{file} is not a Mirador checkpoint ({reason}).", "{file} no es un checkpoint de Mirador ({reason})."),
-    ("Save one with Mirador first.", "Guarda primero uno con Mirador."),
-    ("No checkpoint at {path}.", "No hay ningún checkpoint en {path}."),
-    ("{path} was not found: this model is untrained (random weights).",
-     "No se encontró {path}: este modelo está sin entrenar (pesos aleatorios)."),
-]
+# Los mensajes de error, clave -> plantilla: las mismas claves y {marcadores} que el catálogo inglés
+# (gpt/messages.py, los de la biblioteca, y en.py ERRORS, los de la app). Los nombres del código
+# ({name}: top_k, n_layer...) se quedan como están.
+ERRORS = {
+    # --- los argumentos (gpt/checks.py, gpt/settings.py) ---
+    "check.whole": "{name} debe ser un número entero; recibido: {value!r}.",
+    "check.at_least": "{name} debe ser al menos {low}; recibido: {value}.",
+    "check.at_most": "{name} debe ser como mucho {high}; recibido: {value}: elige un {name} menor.",
+    "check.whole_at_least": "{name} debe ser un número entero >= {low}; recibido: {value!r}.",
+    "check.whole_between": "{name} debe ser un número entero entre {low} y {high}; recibido: {value!r}.",
+    "check.between": "{name} debe estar entre {low} y {high}; recibido: {value}.",
+    "check.number": "{name} debe ser un número; recibido: {value!r}.",
+    "check.finite": "{name} debe ser un número finito; recibido: {value!r}.",
+    "check.number_in": "{name} debe ser un número en {range}; recibido: {value!r}.",
+    "check.in": "{name} debe estar en {range}; recibido: {value}.",
+    "check.ge": "{name} debe ser >= {low}; recibido: {value}.",
+    "check.gt": "{name} debe ser > {low}; recibido: {value}.",
+    "check.le": "{name} debe ser <= {high}; recibido: {value}.",
+    "check.lt": "{name} debe ser < {high}; recibido: {value}.",
+    "check.bool": "{name} debe ser true o false; recibido: {value!r}.",
+    "check.one_of": "{name} debe ser {choices}; recibido: {value!r}.",
+    "check.or": "{first} o {second}",
+    "check.not_text": "{name} debe ser texto; recibido: {kind}.",
+    # --- la forma del modelo (gpt/config.py) ---
+    "config.n_embd_divisible": (
+        "n_embd ({n_embd}) debe ser divisible por n_head ({n_head}) para que todas las cabezas tengan la misma "
+        "anchura: prueba n_embd={suggested}."
+    ),
+    "config.too_many_parameters": "Esta forma tiene {count:,} parámetros, más del límite de {limit:,}: baja n_layer, n_embd o vocab_size.",
+    "config.not_object": "La configuración de un modelo debe ser un objeto JSON.",
+    "config.unknown_fields": "Campos desconocidos en la configuración del modelo: {fields}.",
+    # Las etapas anteriores de la clase (gpt/model.py, ui/learn.py) y su escalera (gpt/ladder.py)
+    "model.bigram_attention": (
+        "Un modelo de bigramas no tiene atención: cada token predice el siguiente solo a partir de sí mismo. "
+        "Carga o entrena un GPT para ver la atención."
+    ),
+    "ladder.text_too_short": (
+        "El texto tiene {count} tokens; el contexto más largo de la escalera es de {context} tokens, así que "
+        "necesita al menos {needed}. Da un texto más largo."
+    ),
+    "ladder.too_many_parameters": (
+        "La etapa {stage} tendría {count:,} parámetros para los {tokens:,} tokens de este texto; el límite es "
+        "{limit:,}. Usa el tokenizador char."
+    ),
+    # --- los tokenizadores (gpt/tokenizer.py) ---
+    "tokenizer.not_text": "El texto de entrenamiento debe ser texto; recibido: {kind}.",
+    "tokenizer.empty": "El texto de entrenamiento está vacío: primero pega o sube un texto.",
+    "tokenizer.unseen": (
+        "Este modelo nunca vio los caracteres {chars} en su texto de entrenamiento: quítalos, o entrena con un "
+        "texto que los contenga."
+    ),
+    "tokenizer.kind": "El tokenizador debe ser {choices}; recibido: {value!r}.",
+    "tokenizer.char_vocabulary": "Un vocabulario de caracteres no puede estar vacío y debe tener cada carácter una sola vez.",
+    "tokenizer.char_encodable": "Un vocabulario de caracteres debe ser texto que UTF-8 pueda codificar (sin sustitutos sueltos).",
+    "tokenizer.bpe_ids": "Un vocabulario BPE debe dar ids de tokens de GPT-2 entre 0 y 50256.",
+    "tokenizer.bpe_bytes": "Un vocabulario BPE debe conservar los 256 tokens de un solo byte.",
+    "tokenizer.not_object": "La descripción de un tokenizador debe ser un objeto JSON.",
+    "tokenizer.unknown": "Descripción de tokenizador desconocida (tipo {kind!r}).",
+    # --- la frase observada (gpt/timeline.py, ui/train_form.py) ---
+    "probe.not_text": "La frase observada debe ser texto; recibido: {kind}.",
+    "probe.unseen": (
+        "La frase observada tiene caracteres que el texto de entrenamiento no contiene: {chars}. Quítalos, o deja "
+        "la frase vacía para usar el comienzo del texto de entrenamiento."
+    ),
+    "probe.too_short": (
+        "La frase observada tiene {count} token(s); necesita al menos {needed}. Escribe una más larga, o déjala "
+        "vacía para usar el comienzo del texto de entrenamiento."
+    ),
+    # --- un entrenamiento (gpt/data.py, gpt/trainer.py, gpt/settings.py) ---
+    "data.too_short": (
+        "El texto tiene {count} tokens; para entrenar hacen falta al menos block_size + 1 = {needed} tokens. Da más "
+        "texto o elige un block_size menor."
+    ),
+    "trainer.too_short": (
+        "El texto de entrenamiento tiene {count} tokens; necesita al menos block_size + 1 = {needed} tokens. Da más "
+        "texto o un block_size menor."
+    ),
+    "trainer.min_lr": "min_lr ({min_lr}) no debe superar learning_rate ({learning_rate}).",
+    "trainer.stop_at_past": "stop_at ({stop_at}) va más allá de max_steps ({max_steps}): para en el último paso o antes.",
+    "settings.learning_rate_hint": "Los valores habituales van de 1e-4 a 5e-3, los mayores para los modelos más pequeños; con valores mucho mayores la pérdida se dispara.",
+    "trainer.diverged_loss": "El entrenamiento divergió en el paso {step}: la pérdida se volvió {value}.",
+    "trainer.diverged_grad_norm": "El entrenamiento divergió en el paso {step}: la norma del gradiente se volvió {value}.",
+    "trainer.keeps_best": "El modelo conserva los pesos de su mejor evaluación (paso {step}, pérdida de validación {loss:.4f}).",
+    "trainer.keeps_last": "El modelo conserva sus últimos pesos finitos.",
+    "trainer.lower_lr": "Baja la tasa de aprendizaje (ahora {lr:g}; prueba {suggested:g}) o el tamaño del modelo, y vuelve a entrenar.",
+    # --- los checkpoints (gpt/checkpoint.py) ---
+    "checkpoint.missing": "No hay ningún checkpoint en {path}.",
+    "checkpoint.cut_short": (
+        "{file} es un checkpoint de Mirador, pero está cortado ({size:,} de {expected:,} bytes): descárgalo o "
+        "cópialo de nuevo."
+    ),
+    "checkpoint.not_ours": "{file} no es un checkpoint de Mirador ({reason}).",
+    "checkpoint.save_with_mirador": "Guarda primero uno con Mirador.",
+    "checkpoint.reason.unreadable": "no se puede leer como safetensors: {error}",
+    "checkpoint.reason.no_header": "no tiene la cabecera de Mirador",
+    "checkpoint.reason.invalid_header": "cabecera no válida: {detail}",
+    "checkpoint.reason.vocab_mismatch": "el tokenizador tiene {count} tokens y el modelo espera {expected}",
+    "checkpoint.reason.tensors_mismatch": (
+        "sus tensores no corresponden a su configuración: faltan {missing}, sobran {unexpected}, forma distinta {wrong}"
+    ),
+    "checkpoint.reason.not_float32": "los pesos deben ser float32 finitos",
+    "checkpoint.reason.timeline": "registro de atención no válido: {detail}",
+    # --- los textos de la app: el texto inicial, el de Atención, la frase de Aprende ---
+    "generate.prompt_empty": "El texto inicial está vacío: escribe unos caracteres para que el modelo los continúe.",
+    "generate.prompt_too_long": "El texto inicial tiene {count:,} caracteres; el límite es {limit:,}. Usa un texto inicial más corto.",
+    "generate.temperature_hint": (
+        "Usa 0 para el muestreo voraz (siempre el más probable), unos 0.8 para un texto vivo y 1 para las "
+        "probabilidades del propio modelo."
+    ),
+    "generate.top_k_hint": "Usa 0 para desactivar top-k.",
+    "generate.top_p_hint": "Usa 1.0 para desactivar top-p.",
+    "attention.text_empty": "El texto está vacío: escribe una frase que mirar.",
+    "attention.text_too_long": "El texto tiene {count:,} caracteres; el límite es {limit:,}. Usa un texto más corto.",
+    "attention.no_tokens": "El texto no tiene tokens: escribe una frase que mirar.",
+    "attention.layer_hint": "Este modelo tiene {count} capa(s), numeradas de 0 a {last}.",
+    "attention.head_hint": "Este modelo tiene {count} cabeza(s) por capa, numeradas de 0 a {last}.",
+    "learn.sentence_empty": "La frase está vacía: escribe una frase que mirar.",
+    "learn.sentence_too_long": "La frase tiene {count:,} caracteres; el límite es {limit:,}. Usa una frase más corta.",
+    "learn.no_tokens": "La frase no tiene tokens: escribe una frase que mirar.",
+    "learn.earlier_stage": (
+        "La página Aprende recorre el GPT completo, y este modelo es una de las etapas anteriores de la clase. "
+        "Carga o entrena un modelo completo para recorrerla."
+    ),
+    # --- un entrenamiento en la app ---
+    "train.text_empty": "El texto de entrenamiento está vacío: pega un texto, sube un archivo .txt o usa el Shakespeare incluido.",
+    "train.text_too_long": "El texto de entrenamiento tiene {count:,} caracteres; el límite es {limit:,}. Usa un texto de entrenamiento más corto.",
+    "train.text_whitespace": "El texto de entrenamiento solo tiene espacios: pega un texto con palabras.",
+    "train.tokens_per_step": "batch_size x block_size da {tokens:,} tokens por paso; el límite es {limit:,}. Baja batch_size o block_size.",
+    "train.probe_too_long": "La frase observada tiene {count:,} caracteres; el límite es {limit:,}. Usa una frase observada más corta.",
+    "train.max_steps_hint": "Es el límite por entrenamiento: elige menos pasos.",
+    "train.time_budget_hint": "Cada entrenamiento dura como mucho {seconds:.0f} s: elige un tiempo máximo más corto.",
+    "train.too_many_parameters": "Este modelo tendría {count:,} parámetros; el límite es {limit:,}.",
+    "train.lower_shape": "Baja n_layer o n_embd.",
+    "train.lower_shape_bpe": "Baja n_layer o n_embd, o usa el tokenizador char (el vocabulario BPE añade una fila de n_embd pesos por token).",
+    "train.session_keeps_model": "Tu sesión conserva su modelo anterior.",
+    "train.already_running": (
+        "Ya tienes un entrenamiento en marcha o en espera en esta sesión: pulsa Parar primero, o espera a que termine."
+    ),
+    "train.queue_full": "Ya hay {count} entrenamientos esperando (el límite es {limit}). Vuelve a intentarlo en unos minutos.",
+    # --- los archivos: checkpoints y textos (ui/checkpoints.py) ---
+    "upload.no_checkpoint": "No ha llegado ningún archivo: elige un checkpoint .safetensors para subirlo.",
+    "upload.not_safetensors": (
+        "{file} no es un archivo .safetensors. Solo se aceptan checkpoints de Mirador en formato safetensors (los "
+        "archivos .pt/.bin con pickle podrían ejecutar código al cargarse)."
+    ),
+    "upload.too_big": "{file} ocupa {size}; el límite de subida es {limit}. Sube un modelo más pequeño.",
+    "upload.too_many_parameters": "{file} tiene {count:,} parámetros; esta aplicación sirve como mucho {limit:,}. Sube un modelo más pequeño.",
+    "upload.context_too_long": (
+        "{file} tiene un contexto de {count} tokens; esta aplicación sirve como mucho {limit}. Sube un modelo con un "
+        "block_size menor."
+    ),
+    "upload.no_text_file": "No ha llegado ningún archivo: elige un archivo .txt.",
+    "upload.not_text_file": "{file} no es un archivo de texto: sube un archivo .txt.",
+    "upload.text_too_big": "{file} ocupa {size}; los textos que se suben tienen un límite de {limit}. Usa un texto más corto.",
+    "upload.not_utf8": "{file} no es texto UTF-8: guárdalo como UTF-8 y vuelve a subirlo.",
+    "upload.too_many_chars": "{file} tiene {count:,} caracteres; el límite es {limit:,}. Usa un texto más corto.",
+    "upload.empty": "{file} está vacío: sube un archivo con algo de texto.",
+    "model.untrained_note": "No se encontró {path}: este modelo está sin entrenar (pesos aleatorios).",
+}

@@ -230,6 +230,7 @@ class Watcher:
         self.requests = 0
         page.on("pageerror", lambda exc: self.errors.append(str(exc)))
         page.on("request", self._request)
+        page.add_init_script(COUNT_DIRECT_CALLS)
 
     def _request(self, request):
         self.requests += 1
@@ -243,6 +244,43 @@ class Watcher:
         assert self.requests > 10, "the watcher saw no traffic: the test is blind"
         assert not self.errors, f"JavaScript errors in the page: {self.errors}"
         assert not self.foreign, f"requests left the machine: {self.foreign}"
+
+
+# In the page: how many of its direct calls (the events with queue=False, POST .../run/predict)
+# are unanswered, in window.unansweredCalls. Added by every Watcher before the page loads.
+COUNT_DIRECT_CALLS = """
+window.unansweredCalls = 0;
+window.directCallsSent = 0;
+const fetchAsBefore = window.fetch;
+window.fetch = function (resource, ...rest) {
+    const url = typeof resource === "string" ? resource : resource.url;
+    if (!url.includes("/run/predict")) return fetchAsBefore.call(this, resource, ...rest);
+    window.unansweredCalls += 1;
+    window.directCallsSent += 1;
+    return fetchAsBefore.call(this, resource, ...rest).finally(() => { window.unansweredCalls -= 1; });
+};
+"""
+
+
+def wait_for_load_events(page) -> None:
+    """The page's load events have answered (open the page with a Watcher): its width is reported
+    (that answer sets the language switch), and the calls chained on it (the views of the session's
+    model, which write the prompt and the attention text back) too, so nothing typed next is
+    overwritten by them. The chained call is sent in the frame that sets the switch."""
+    page.wait_for_function("() => document.querySelector('#language input:checked') !== null", timeout=60_000)
+    page.wait_for_function("() => new Promise(done => requestAnimationFrame(() => done(window.unansweredCalls === 0)))", timeout=60_000)
+    assert page.evaluate("() => window.directCallsSent") >= 2, "the page's calls were not counted: the wait is blind"
+
+
+def queue_is_empty(demo) -> bool:
+    """Gradio's queue holds no event of any session: each one it took has run and sent its answer.
+    (Gradio's own bookkeeping, read because a test of "no stale answer arrives later" needs it.)"""
+    return not demo._queue.event_ids_to_events
+
+
+def next_frame(page) -> None:
+    """The page has drawn a frame since now: what it received before is on the screen."""
+    page.evaluate("() => new Promise(done => requestAnimationFrame(() => done()))")
 
 
 def shoot(page, name: str, folder: Path, full_page: bool = True) -> Path:

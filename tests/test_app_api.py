@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 from apps import app_error, new_client, train_args
 from apps import generate as generate_call
+from waiting import eventually
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*no_silent_downcasting", "ignore:The copy keyword is deprecated")
 
@@ -73,8 +73,9 @@ def test_an_api_run_has_no_page_to_draw_and_takes_the_policys_cores(server, monk
     from ui import threads
 
     asked = []
-    policy = threads.for_training
-    monkeypatch.setattr(threads, "for_training", lambda beside_browser=False: (asked.append(beside_browser), policy(beside_browser)))
+    policy = threads.policy()  # the app's (its context holds the process's)
+    original = policy.for_training
+    monkeypatch.setattr(policy, "for_training", lambda beside_browser=False: (asked.append(beside_browser), original(beside_browser)))
     outputs = new_client(server[1]).predict(*train_args(text=ABAB, max_steps=10), api_name="/train")
     assert "Done at step 10" in outputs[0]
     assert asked and not any(asked)  # gradio_client on this machine draws nothing: no core is left to it
@@ -97,10 +98,8 @@ def test_second_training_from_a_session_is_refused_and_stop_keeps_a_model(server
     carol = new_client(server[1])
     registry = server[0].context.registry
     first = carol.submit(*train_args(text=ABAB, max_steps=5000, time_budget_s=60), api_name="/train")
-    deadline = time.monotonic() + 30
-    while not first.outputs() and time.monotonic() < deadline:  # wait for its first progress update
-        time.sleep(0.05)
-    assert first.outputs() and not first.done()
+    eventually(first.outputs, what="the training's first progress update")
+    assert not first.done()
     message = app_error(lambda: carol.predict(ABAB, "char", 1, 1, 16, 8, 20, api_name="/train"))
     assert "already have a training" in message
     assert registry.job(carol.session_hash) is not None

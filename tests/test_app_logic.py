@@ -4,7 +4,6 @@ uploads. Tiny models only; no server."""
 from __future__ import annotations
 
 import json
-import pickle
 import subprocess
 import sys
 import textwrap
@@ -21,10 +20,12 @@ from gpt.presets import PRESETS
 from gpt.presets import preset as preset_settings
 from gpt.settings import FORM_FIELDS, TrainingSettings
 from ui import attention, checkpoints, generation, limits, plan, threads, train_form, training, training_queue
+from gpt.device import cpu_cores
 from ui.calibration import StepTimer
 from ui.clients import on_this_machine
 from ui.errors import user_errors
 from ui.sessions import ModelHandle, SessionRegistry, session_id
+from ui.threads import RunPolicy
 
 ROOT = Path(__file__).resolve().parent.parent
 TEXT = "ROMEO:\nBut soft, what light through yonder window breaks? It is the east, and <b>Juliet</b> is the sun.\n" * 4
@@ -94,7 +95,7 @@ def test_same_seed_same_text_and_prompt_comes_first(handle):
 
 
 def test_the_app_generates_in_the_fast_precision_where_it_pays(monkeypatch):
-    """The app asks for `fast`; the header and the model card say which precision a model really gets."""
+    """The app asks for `bf16`; the header and the model card say which precision a model really gets."""
     from gpt import fast_weights
 
     small = tiny_handle()
@@ -104,7 +105,7 @@ def test_the_app_generates_in_the_fast_precision_where_it_pays(monkeypatch):
     assert "fit the CPU&#x27;s cache" in checkpoints.model_card(small)
     assert "entrenar" not in generation.precision_text(small.model, "es") and "caché" in generation.precision_text(small.model, "es")
     monkeypatch.setattr(fast_weights, "CPU_FAST_MIN_WEIGHT_MB", 0.0)
-    assert generation.precision_text(big.model, short=True) == "bfloat16 (fast)"
+    assert generation.precision_text(big.model, short=True) == "bfloat16 (approximate)"
     monkeypatch.setattr(fast_weights, "bf16_supported", lambda device: False)
     assert "no native bfloat16" in checkpoints.model_card(big)
     bigram = tiny_handle(bigram=True)
@@ -242,8 +243,8 @@ def test_bad_head_is_refused(handle):
         (dict(max_steps=limits.MAX_STEPS + 1), "max_steps"),
         (dict(time_budget_s=limits.MAX_TRAIN_SECONDS + 1), "time_budget_s"),
         (dict(time_budget_s=0), "time_budget_s"),
-        (dict(block_size=limits.MAX_BLOCK_SIZE + 1), "block_size"),
-        (dict(batch_size=limits.MAX_BATCH_SIZE, block_size=limits.MAX_BLOCK_SIZE), "batch_size x block_size"),
+        (dict(block_size=limits.MAX_SERVED_BLOCK_SIZE + 1), "block_size"),
+        (dict(batch_size=limits.MAX_BATCH_SIZE, block_size=limits.MAX_SERVED_BLOCK_SIZE), "batch_size x block_size"),
         (dict(learning_rate=float("nan")), "learning_rate"),
         (dict(learning_rate=-1e-3), "learning_rate"),
         (dict(learning_rate=0.5), "learning_rate"),
@@ -300,7 +301,7 @@ def test_presets_fit_the_caps_with_the_char_tokenizer(timer):
             n_head=preset.n_head,
             n_embd=preset.n_embd,
         )
-        assert config.num_parameters <= limits.MAX_PARAMETERS, name
+        assert config.num_parameters <= limits.MAX_SERVED_PARAMETERS, name
         assert preset.max_steps <= limits.MAX_STEPS and preset.time_budget_s <= limits.MAX_TRAIN_SECONDS
         assert preset.batch_size * preset.block_size <= limits.MAX_TOKENS_PER_STEP
     assert 0 < timer.seconds(GPTConfig(vocab_size=65, block_size=32, n_layer=2, n_head=2, n_embd=64), 16) < 5
@@ -438,11 +439,8 @@ def test_valid_upload_loads(checkpoint):
     assert "tiny.safetensors" in checkpoints.model_card(loaded)
 
 
-def test_upload_must_be_safetensors(tmp_path):
-    path = tmp_path / "model.pt"
-    path.write_bytes(b"whatever")
-    with pytest.raises(ValueError, match=r"not a \.safetensors file"):
-        checkpoints.load_upload(path)
+# Hostile uploads (other formats, random bytes, pickles, contexts over the cap...): one table in
+# tests/test_hostile_files.py, tried against the loader, this upload logic and the served app.
 
 
 def test_upload_size_is_capped(checkpoint, monkeypatch):
@@ -451,41 +449,11 @@ def test_upload_size_is_capped(checkpoint, monkeypatch):
         checkpoints.load_upload(checkpoint)
 
 
-def test_random_bytes_are_refused(tmp_path):
-    path = tmp_path / "random.safetensors"
-    path.write_bytes(torch.randint(0, 256, (4096,), dtype=torch.uint8).numpy().tobytes())
-    with pytest.raises(ValueError, match="not a Mirador checkpoint"):
-        checkpoints.load_upload(path)
-
-
-class Boom:
-    def __reduce__(self):  # would run code if anything unpickled the file
-        return (exec, ("raise SystemExit('unpickled!')",))
-
-
-def test_a_pickle_is_refused_without_being_run(tmp_path, handle):
-    path = tmp_path / "evil.safetensors"
-    path.write_bytes(pickle.dumps({"state": handle.model.state_dict(), "boom": Boom()}))
-    with pytest.raises(ValueError, match="not a Mirador checkpoint"):
-        checkpoints.load_upload(path)
-    torch_file = tmp_path / "torch.safetensors"
-    torch.save(handle.model.state_dict(), torch_file)
-    with pytest.raises(ValueError, match="not a Mirador checkpoint"):
-        checkpoints.load_upload(torch_file)
-
-
 def test_upload_over_the_parameter_cap_is_refused_before_it_is_built(checkpoint, monkeypatch):
-    monkeypatch.setattr(limits, "MAX_PARAMETERS", 100)
+    monkeypatch.setattr(limits, "MAX_SERVED_PARAMETERS", 100)
     monkeypatch.setattr(gpt, "load", lambda *a, **k: pytest.fail("loaded a model over the cap"))
     with pytest.raises(ValueError, match="serves at most 100"):
         checkpoints.load_upload(checkpoint)
-
-
-def test_upload_with_a_context_over_the_cap(tmp_path):
-    handle = tiny_handle(block_size=limits.MAX_BLOCK_SIZE * 2)
-    path = gpt.save(tmp_path / "long.safetensors", handle.model, handle.tokenizer, {})
-    with pytest.raises(ValueError, match="shorter block_size"):
-        checkpoints.load_upload(path)
 
 
 def test_text_upload(tmp_path):
@@ -529,22 +497,19 @@ def test_user_errors_become_gr_error_for_functions_and_generators():
         bug()
 
 
-def test_thread_policy_training_takes_every_core_until_a_request_runs(monkeypatch):
-    monkeypatch.setattr(threads, "_FIXED_TRAIN", False)
-    monkeypatch.setattr(threads, "TRAIN_THREADS_ALONE", 2)
-    monkeypatch.setattr(threads, "TRAIN_THREADS", 1)
-    monkeypatch.setattr(threads, "_last_request_end", float("-inf"))
+def test_thread_policy_training_takes_every_core_until_a_request_runs():
+    policy = RunPolicy(cores=2, train_alone=2, train_busy=1)
     before = torch.get_num_threads()
     try:
-        threads.for_training()
-        assert torch.get_num_threads() == 2 and not threads.requests_running()
-        with threads.inference():
-            assert torch.get_num_threads() == threads.INFER_THREADS
-            assert threads.requests_running() and threads.training_threads() == 1
+        policy.for_training()
+        assert torch.get_num_threads() == 2 and not policy.requests_running()
+        with policy.inference():
+            assert torch.get_num_threads() == policy.infer_threads
+            assert policy.requests_running() and policy.training_threads() == 1
         # Just after a request (a streamed generation between two tokens) training still shares.
-        assert threads.training_threads() == 1
-        monkeypatch.setattr(threads, "QUIET_S", 0.0)
-        assert threads.training_threads() == 2
+        assert policy.training_threads() == 1
+        policy.request_tail_s = 0.0
+        assert policy.training_threads() == 2
     finally:
         torch.set_num_threads(before)
 
@@ -552,14 +517,14 @@ def test_thread_policy_training_takes_every_core_until_a_request_runs(monkeypatc
 def quiet_trims(scenario: str) -> dict:
     """Run a scenario of requests and trim asks in a fresh process and return what it measured.
 
-    The quiet-time trimmer is one per process, so in this one any other test's leftovers (a
-    streamed generation's generator closed by the garbage collector, an app's session ending) may
-    ask for a trim meanwhile. In the scenario: trimmed (times of the trims), QUIET_S = 0.1."""
+    A fresh process, so no other test's leftovers (a streamed generation's generator closed by
+    the garbage collector, an app's session ending) ask for a trim meanwhile. In the scenario:
+    policy (a RunPolicy whose quiet trim waits 0.1 s, with no request tail), trimmed (times of its trims)."""
     setup = (
         "import json, time\n"
-        "from ui import memory, threads\n"
-        "memory.QUIET_S, threads.QUIET_S, trimmed = 0.1, 0.0, []\n"
-        "memory.release_memory = lambda: trimmed.append(time.monotonic())\n"
+        "from ui.threads import RunPolicy\n"
+        "policy, trimmed = RunPolicy(cores=2, train_alone=2, train_busy=1, request_tail_s=0.0), []\n"
+        "policy.memory.after_s, policy.memory.release = 0.1, lambda: trimmed.append(time.monotonic())\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", setup + textwrap.dedent(scenario)], cwd=ROOT, capture_output=True, text=True, timeout=120
@@ -570,11 +535,11 @@ def quiet_trims(scenario: str) -> dict:
 
 def test_memory_is_given_back_once_the_app_is_quiet_never_during_a_request():
     seen = quiet_trims("""
-        with threads.inference():
-            memory.trim_when_quiet()  # a session ended while a request runs
+        with policy.inference():
+            policy.memory.trim_when_quiet()  # a session ended while a request runs
             time.sleep(0.5)
             during = list(trimmed)
-        ended = threads.last_request_end()  # the request's end asks for a trim too
+        ended = policy.last_request_end()  # the request's end asks for a trim too
         time.sleep(0.6)
         print(json.dumps(dict(during=during, after=[t - ended for t in trimmed])))
     """)
@@ -586,34 +551,32 @@ def test_the_quiet_time_counts_from_the_last_request_end_not_from_the_last_ask()
     # A trim asked for during a request falls due just after it ended, before the request's own
     # ask arrives (a race CI once hit): it must wait out the quiet time from that end.
     seen = quiet_trims("""
-        with threads._beside_training("request"):
-            memory.trim_when_quiet()
+        with policy.beside_training("request"):
+            policy.memory.trim_when_quiet()
             time.sleep(0.08)
-        ended = threads.last_request_end()
+        ended = policy.last_request_end()
         time.sleep(0.6)
         print(json.dumps(dict(after=[t - ended for t in trimmed])))
     """)
     assert len(seen["after"]) == 1 and seen["after"][0] >= 0.1
 
 
-def test_a_request_that_fails_still_ends(monkeypatch):
-    monkeypatch.setattr(threads, "QUIET_S", 0.0)
+def test_a_request_that_fails_still_ends():
+    policy = RunPolicy(cores=2, train_alone=2, train_busy=1, request_tail_s=0.0)
     with pytest.raises(RuntimeError):
-        with threads.inference():
+        with policy.inference():
             raise RuntimeError("boom")
-    assert not threads.requests_running()
+    assert not policy.requests_running()
 
 
-def test_a_run_drawn_by_a_browser_on_this_machine_leaves_it_a_core(monkeypatch):
-    monkeypatch.setattr(threads, "_FIXED_TRAIN", False)
-    monkeypatch.setattr(threads, "TRAIN_THREADS_ALONE", 2)
-    monkeypatch.setattr(threads, "TRAIN_THREADS", 1)
-    monkeypatch.setattr(threads, "_last_request_end", float("-inf"))
-    assert not threads.requests_running()
-    assert threads.training_threads() == 2 and threads.training_threads(beside_browser=True) == 1
-    assert threads.for_a_new_training() == 2 and threads.for_a_new_training(beside_browser=True) == 1
+def test_a_run_drawn_by_a_browser_on_this_machine_leaves_it_a_core():
+    policy = RunPolicy(cores=2, train_alone=2, train_busy=1)
+    assert not policy.requests_running()
+    assert policy.training_threads() == 2 and policy.training_threads(beside_browser=True) == 1
+    assert policy.for_a_new_training() == 2 and policy.for_a_new_training(beside_browser=True) == 1
     # What the estimate is timed with follows the same rule.
-    assert StepTimer("cpu").threads() == 2 and StepTimer("cpu").threads(beside_browser=True) == 1
+    timer = StepTimer("cpu", policy)
+    assert timer.threads() == 2 and timer.threads(beside_browser=True) == 1
 
 
 def test_a_request_from_this_machine_is_told_apart_from_a_remote_one():
@@ -625,22 +588,22 @@ def test_a_request_from_this_machine_is_told_apart_from_a_remote_one():
     assert not on_this_machine(None) and not on_this_machine(SimpleNamespace(client=None))
 
 
-def test_fixed_training_threads_do_not_adapt(monkeypatch):
-    monkeypatch.setattr(threads, "_FIXED_TRAIN", True)
-    monkeypatch.setattr(threads, "TRAIN_THREADS_ALONE", 1)
-    monkeypatch.setattr(threads, "TRAIN_THREADS", 1)
-    with threads.inference():
-        assert threads.training_threads() == 1
-    assert "1 thread(s)" in threads.describe_policy()
+def test_fixed_training_threads_do_not_adapt():
+    policy = RunPolicy.from_environment({"MIRADOR_TRAIN_THREADS": "1"}, cores=2, cuda=False)
+    assert policy.fixed and policy.train_alone == policy.train_busy == 1
+    with policy.inference():
+        assert policy.training_threads() == 1
+    assert "1 thread(s)" in policy.describe()
 
 
 def test_default_policy_leaves_a_core_for_requests():
+    policy = threads.policy()  # the process's, from the environment
     fixed = __import__("os").environ.get("MIRADOR_TRAIN_THREADS")
     if fixed:  # the variable pins the training's count, alone or not
-        assert threads.TRAIN_THREADS_ALONE == threads.TRAIN_THREADS == max(1, int(fixed))
+        assert policy.train_alone == policy.train_busy == max(1, int(fixed))
     else:
-        assert threads.TRAIN_THREADS_ALONE == threads.cpu_cores()
-        assert threads.TRAIN_THREADS == max(1, threads.cpu_cores() - 1)
+        assert policy.train_alone == cpu_cores()
+        assert policy.train_busy == max(1, cpu_cores() - 1)
 
 
 

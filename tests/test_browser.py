@@ -9,10 +9,9 @@ when MIRADOR_SCREENSHOTS is set.
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from apps import ROOT, Watcher, bundled_or_tiny, open_tab, serving, shoot
+from waiting import eventually
 
 import gpt
 from ui import threads
@@ -46,8 +45,9 @@ def set_number(page, elem_id: str, value):
 def test_train_generate_and_look_at_attention(browser, server, app_url, tmp_path, monkeypatch):
     page = browser.new_page(viewport={"width": 1366, "height": 900})
     asked = []  # what each training step asked the thread policy: was a browser on this machine drawing it?
-    policy = threads.for_training
-    monkeypatch.setattr(threads, "for_training", lambda beside_browser=False: (asked.append(beside_browser), policy(beside_browser)))
+    policy = threads.policy()  # the app's (its context holds the process's)
+    original = policy.for_training
+    monkeypatch.setattr(policy, "for_training", lambda beside_browser=False: (asked.append(beside_browser), original(beside_browser)))
     watcher = Watcher(page, app_url)
     page.goto(app_url)
     page.get_by_text("Mirador: a GPT you can train and look inside").wait_for(timeout=30_000)
@@ -84,7 +84,7 @@ def test_train_generate_and_look_at_attention(browser, server, app_url, tmp_path
     set_number(page, "max-steps", 120)
     set_number(page, "time-budget", 10)
     # This browser is on the app's machine: the plan is timed, and the run made, leaving it a core.
-    count = threads.for_a_new_training(beside_browser=True)
+    count = policy.for_a_new_training(beside_browser=True)
     page.get_by_text(f"({count} training thread").wait_for(timeout=30_000)
     page.locator("#train-button").click()
     page.locator("#loss-plot .js-plotly-plot").wait_for(timeout=30_000)
@@ -117,11 +117,7 @@ def test_train_generate_and_look_at_attention(browser, server, app_url, tmp_path
     registry = server[0].context.registry
     assert registry.sessions_with_models() == 1
     page.close()
-    for _ in range(100):
-        if registry.sessions_with_models() == 0:
-            break
-        time.sleep(0.1)
-    assert registry.sessions_with_models() == 0
+    eventually(lambda: registry.sessions_with_models() == 0, what="the closed tab's session freed its model")
 
 
 def test_phone_layout(browser, app_url, tmp_path):

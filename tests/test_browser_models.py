@@ -9,16 +9,19 @@ a phone.
 
 from __future__ import annotations
 
+import json
 import random
-import time
 
 import pytest
-from apps import Watcher, expect_toast, open_tab, serving, shoot
+from apps import Watcher, expect_toast, next_frame, open_tab, queue_is_empty, serving, shoot, wait_for_load_events
+from playwright.sync_api import expect
+from waiting import eventually
 from safetensors.torch import save as safetensors_bytes
 
 import gpt
 from gpt import GPT, GPTConfig, make_tokenizer
 from gpt.presets import PRESETS
+from ui import train_form
 
 pytestmark = [
     pytest.mark.browser,
@@ -49,7 +52,7 @@ def open_page(browser, url, width=1366, height=900, **context):
     watcher = Watcher(page, url)
     page.goto(url)
     page.locator("#generate-button").wait_for(timeout=60_000)
-    page.wait_for_timeout(1500)  # the page's load events: its width reported, the views drawn
+    wait_for_load_events(page)  # its width reported, the views of its model answered
     return page, watcher
 
 
@@ -111,17 +114,21 @@ def test_training_a_one_layer_one_head_model_in_the_form(browser, site, tmp_path
     open_tab(page, "Train")
     page.get_by_text("Advanced settings").click()
     wanted = (("n-layer", 1), ("n-head", 1), ("n-embd", 16), ("max-steps", 20))
-    page.locator("#n-layer input[type=number]").wait_for(timeout=30_000)
-    page.wait_for_timeout(1_000)  # the accordion's fields mounted with their values before we type
+    # The accordion's fields are mounted, holding the form's defaults, before we type.
+    expect(page.locator("#n-layer input[type=number]")).to_have_value(str(train_form.DEFAULTS.n_layer), timeout=30_000)
     for elem_id, value in wanted:
         box = page.locator(f"#{elem_id} input[type=number]")
         box.fill(str(value))
         box.press("Enter")
-    # Every field holds what was typed before Train is pressed (CI once trained 2 x 1 x 16 here).
-    typed = " && ".join(f"document.querySelector('#{e} input[type=number]').value === '{v}'" for e, v in wanted)
-    page.wait_for_function(f"() => {typed}", timeout=10_000)
-    page.wait_for_timeout(500)
-    page.locator("#train-button").click()
+        expect(box).to_have_value(str(value))
+    # What the page sends is what it shows (CI once trained 2 x 1 x 16 here: this says where a value was lost).
+    train_call = page.evaluate("() => window.gradio_config.dependencies.find(d => d.api_name === 'train_in_page').id")
+    with page.expect_request(lambda r: "queue/join" in r.url and json.loads(r.post_data or "{}").get("fn_index") == train_call) as sent:
+        page.locator("#train-button").click()
+    arguments = dict(zip(["text", *train_form.API_FIELDS], json.loads(sent.value.post_data)["data"]))
+    assert {name: arguments[name] for name in ("n_layer", "n_head", "n_embd", "max_steps")} == dict(
+        n_layer=1, n_head=1, n_embd=16, max_steps=20
+    ), arguments
     page.wait_for_function("() => /at step 20/.test(document.querySelector('#train-status').innerText)", timeout=90_000)
     page.wait_for_function("() => document.querySelector('#header').innerText.includes('trained here')", timeout=30_000)
     open_tab(page, "Model")
@@ -143,10 +150,13 @@ def test_training_on_ones_own_text_ends_without_an_error_and_the_views_follow(br
     page.wait_for_function(f"() => document.querySelector('#max-steps input[type=number]').value === '{PRESETS['tiny']['max_steps']}'", timeout=30_000)
     box.fill("30")
     box.press("Enter")
-    page.wait_for_timeout(500)
+    expect(box).to_have_value("30")
     page.locator("#train-button").click()
     page.wait_for_function("() => /at step 30/.test(document.querySelector('#train-status').innerText)", timeout=90_000)
-    time.sleep(2)
+    # The views follow the new model (the events after a training, where the error toast came from).
+    page.wait_for_function("() => document.querySelector('#header').innerText.includes('trained here')", timeout=30_000)
+    eventually(lambda: queue_is_empty(demo), what="the events after the training ran")
+    next_frame(page)
     assert page.locator(".toast-body").count() == 0, page.locator(".toast-body").all_inner_texts()
     open_tab(page, "Attention")
     page.wait_for_function("() => document.querySelector('#attention-text textarea').value.startsWith('¿Qué')", timeout=30_000)
@@ -171,14 +181,15 @@ def test_the_last_slider_move_wins(browser, site, tmp_path):
     page.wait_for_function("() => document.querySelectorAll('#attention-grid .heatmaplayer .hm').length === 4", timeout=30_000)
     track = page.locator("#attention-layer input[type=range]").bounding_box()
     rng = random.Random(0)
-    for _ in range(25):  # 25 moves in about 2.5 s
+    for _ in range(25):  # 25 moves in about 2.5 s: fast hands (the pace is what is tested, not a wait)
         page.mouse.click(track["x"] + rng.uniform(0.02, 0.98) * track["width"], track["y"] + track["height"] / 2)
         page.wait_for_timeout(100)
     chosen = page.locator("#attention-layer input[type=number]").input_value()
     page.wait_for_function(
         f"() => document.querySelector('#attention-grid .gtitle').textContent.startsWith('Layer {chosen} ')", timeout=30_000
     )
-    time.sleep(4)  # a stale answer would arrive now
+    eventually(lambda: queue_is_empty(demo), what="every move's answer was sent")  # a stale one included
+    next_frame(page)
     assert grid_title(page).startswith(f"Layer {chosen} "), (chosen, grid_title(page))
     watcher.check()
     page.context.close()
@@ -212,8 +223,9 @@ def test_bpe_pieces_of_a_character_are_drawn_as_bytes_not_replacement_marks(brow
     open_tab(page, "Generate")
     page.locator("#prompt textarea").fill("¿Qué tal, se")
     page.locator("#generate-button").click()
-    page.locator("#next-token-plot .js-plotly-plot").wait_for(timeout=30_000)
-    page.wait_for_timeout(1000)
+    page.locator("#next-token-plot .ytick text").first.wait_for(timeout=30_000)
+    eventually(lambda: queue_is_empty(demo), what="the generation and its figure were answered")
+    next_frame(page)
     bars = page.eval_on_selector_all("#next-token-plot .ytick text", "els => els.map(e => e.textContent)")
     assert bars and not any("\ufffd" in t for t in bars)
     # An untrained model writes invalid bytes here and there (shown as U+FFFD, as the full decode
@@ -232,7 +244,7 @@ def test_a_crafted_checkpoint_cannot_make_the_page_contact_another_host(browser,
     page.get_by_text("it is now your session's model").wait_for(timeout=30_000)
     page.wait_for_function("() => document.querySelector('#model-card').innerText.includes('tracker.invalid')", timeout=30_000)
     assert page.locator("#model-card img").count() == 0
-    page.wait_for_timeout(1500)
+    next_frame(page)  # a request the card's text asked for is sent by now
     watcher.check()  # no request left the machine
     page.context.close()
 
@@ -256,7 +268,8 @@ def test_one_mistake_one_toast(browser, site):
     page.locator("#attention-text textarea").fill("")
     page.locator("#attention-button").click()
     expect_toast(page, "The text is empty")
-    page.wait_for_timeout(2000)
+    eventually(lambda: queue_is_empty(demo), what="every event of the click was answered")  # a second toast's too
+    next_frame(page)
     assert page.locator(".toast-body").filter(has_text="The text is empty").count() == 1
     page.context.close()
 
@@ -266,7 +279,7 @@ def test_every_sliders_maximum_shows_at_1200_px(browser, site):
     page, watcher = open_page(browser, url, width=1200)
     open_tab(page, "Train")
     page.get_by_text("Advanced settings").click()
-    page.wait_for_timeout(500)
+    expect(page.locator("#advanced .slider_input_container .max_value").last).to_be_visible()
     overflow = page.evaluate(
         """() => [...document.querySelectorAll('#advanced .slider_input_container')].map(c => {
             const box = c.getBoundingClientRect(), max = c.querySelector('.max_value').getBoundingClientRect();

@@ -11,7 +11,9 @@ import re
 import shutil
 
 import pytest
-from apps import Watcher, expect_toast, new_client, open_tab, serving, shoot, train_args
+from apps import Watcher, expect_toast, new_client, next_frame, open_tab, queue_is_empty, serving, shoot, train_args, wait_for_load_events
+from playwright.sync_api import expect
+from waiting import eventually
 
 from gpt.checkpoint import load_checkpoint
 from gpt.presets import PRESETS
@@ -52,7 +54,7 @@ def open_page(browser, url, width=1366, height=900, **context):
     watcher = Watcher(page, url)
     page.goto(url)
     page.locator("#generate-button").wait_for(timeout=60_000)
-    page.wait_for_timeout(1500)  # the page's load events: its width reported, the views drawn
+    wait_for_load_events(page)  # its width reported, the views of its model answered
     return page, watcher
 
 
@@ -60,6 +62,7 @@ def set_number(page, elem_id: str, value) -> None:
     box = page.locator(f"#{elem_id} input[type=number]")
     box.fill(str(value))
     box.press("Enter")
+    expect(box).to_have_value(str(value))
 
 
 def train_briefly(page, probe: str = "") -> None:
@@ -75,7 +78,7 @@ def train_briefly(page, probe: str = "") -> None:
     set_number(page, "max-steps", STEPS)
     if probe:
         page.locator("#probe-sentence textarea").fill(probe)
-    page.wait_for_timeout(500)
+        expect(page.locator("#probe-sentence textarea")).to_have_value(probe)
     page.locator("#train-button").click()
     page.wait_for_function(
         f"() => /Done at step {STEPS}/.test(document.querySelector('#train-status').innerText)", timeout=120_000
@@ -109,11 +112,12 @@ def test_a_finished_run_replays_its_timeline_compares_two_steps_and_explains_its
     rng = random.Random(1)
     for _ in range(12):
         page.mouse.click(track["x"] + rng.uniform(0.02, 0.98) * track["width"], track["y"] + track["height"] / 2)
-        page.wait_for_timeout(80)
+        page.wait_for_timeout(80)  # fast hands: the pace is what is tested, not a wait
     chosen = int(page.locator("#replay-step input[type=number]").input_value())
     nearest = min(range(0, STEPS + 1, 3), key=lambda s: (abs(s - chosen), s))
     wait_for_replay_at(page, nearest)
-    page.wait_for_timeout(2000)  # a stale answer would arrive now
+    eventually(lambda: queue_is_empty(demo), what="every move's answer was sent")  # a stale one included
+    next_frame(page)
     assert replay_title(page).endswith(f"at step {nearest}")
     # Compare: the change from step 0 to the chosen step, on a scale centred on 0.
     set_number(page, "replay-step", STEPS)
@@ -232,7 +236,10 @@ def test_on_a_phone_a_tap_shows_the_guesses_and_the_metrics_stack(browser, site,
     page.wait_for_function("() => document.querySelectorAll('#prompt-surprise .tok').length === 10", timeout=30_000)
     token = page.locator("#prompt-surprise .tok").nth(4)
     token.scroll_into_view_if_needed()
-    page.wait_for_timeout(500)  # scrolling hides a tooltip: tap once the page is still
+    # Scrolling hides a tooltip: tap once the page is still (its scroll position the same two frames running).
+    page.wait_for_function(
+        "() => new Promise(done => { const y = scrollY; requestAnimationFrame(() => requestAnimationFrame(() => done(scrollY === y))); })"
+    )
     token.tap()
     page.locator(".surprise-tip").wait_for(timeout=10_000)
     assert "the model expected:" in page.locator(".surprise-tip").inner_text()

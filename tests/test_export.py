@@ -211,7 +211,7 @@ def test_a_model_trained_further_in_transformers_comes_back(exported, tmp_path):
     tuned.save_pretrained(folder)  # beside the tokenizer files and mirador.json the export wrote
     AutoTokenizer.from_pretrained(folder, local_files_only=True).save_pretrained(folder)  # as a Trainer would
     assert (folder / MIRADOR_JSON).is_file()
-    out = import_from_hf(folder, tmp_path / "back.safetensors", max_parameters=limits.MAX_PARAMETERS)
+    out = import_from_hf(folder, tmp_path / "back.safetensors", max_parameters=limits.MAX_SERVED_PARAMETERS)
     back, back_tok, meta = load(out)
     assert back_tok.to_dict() == tok.to_dict()  # the same vocabulary as before the export
     assert meta["imported_from"] == "hf" and meta["meta_at_export"] == META
@@ -293,7 +293,7 @@ def test_caps_refuse_with_a_message(exported, tmp_path, capsys):
         import_from_hf(folder, tmp_path / "a.safetensors", max_parameters=1000)
     config = json.loads((folder / "config.json").read_text())
     (folder / "config.json").write_text(json.dumps({**config, "n_positions": 512}))
-    cap = ["--max-block-size", str(limits.MAX_BLOCK_SIZE)]
+    cap = ["--max-block-size", str(limits.MAX_SERVED_BLOCK_SIZE)]
     assert export_cli.main(["--from-hf", str(folder), str(tmp_path / "b.safetensors"), *cap]) == 2
     assert "context of 512 tokens, over the cap of 256" in capsys.readouterr().err
 

@@ -1,4 +1,4 @@
-"""The `fast` inference precision (gpt/fast_weights.py): bf16 weight copies for generation.
+"""The `bf16` inference precision (gpt/fast_weights.py): bf16 weight copies for generation.
 
 Where fast must engage, the hardware probe (and, for tiny models, the size rule) is patched:
 the behaviour under test is the copies' lifetime and the decode path's, on any CPU."""
@@ -38,10 +38,10 @@ def seeded(seed):
     return torch.Generator().manual_seed(seed)
 
 
-@pytest.mark.parametrize("bad", ["bf16", "FAST", "", None, 1])
+@pytest.mark.parametrize("bad", ["fast", "BF16", "", None, 1])  # "fast" is a preset, not a precision
 def test_bad_precision_is_refused_on_the_call(sharp, config, bad):
     idx = prompt(config.vocab_size)
-    with pytest.raises(ValueError, match="precision must be 'exact' .* or 'fast'"):
+    with pytest.raises(ValueError, match="precision must be 'exact' .* or 'bf16'"):
         sharp.generate(idx, 3, precision=bad)
     with pytest.raises(ValueError, match="precision must be"):
         sharp.generate_stream(idx, 3, precision=bad)  # before the first next()
@@ -53,9 +53,9 @@ def test_fast_falls_back_to_exact_where_bf16_is_not_native(sharp, config, monkey
     monkeypatch.setattr(fw, "CPU_FAST_MIN_WEIGHT_MB", 0.0)
     monkeypatch.setattr(fw, "cpu_has_native_bf16", lambda: False)
     assert not fw.bf16_supported(torch.device("cpu"))
-    assert fw.decode_precision(sharp, "fast") == "exact"
+    assert fw.decode_precision(sharp, "bf16") == "exact"
     idx = prompt(config.vocab_size, B=2)
-    fast = sharp.generate(idx, 12, generator=seeded(3), precision="fast")
+    fast = sharp.generate(idx, 12, generator=seeded(3), precision="bf16")
     assert torch.equal(fast, sharp.generate(idx, 12, generator=seeded(3)))
     assert not fw.has_fast_weights(sharp)  # nothing was copied
 
@@ -63,17 +63,17 @@ def test_fast_falls_back_to_exact_where_bf16_is_not_native(sharp, config, monkey
 def test_fast_is_exact_below_the_size_rule_on_a_cpu(sharp, monkeypatch):
     monkeypatch.setattr(fw, "bf16_supported", lambda device: True)
     assert fw.copied_mb(sharp) < fw.CPU_FAST_MIN_WEIGHT_MB
-    assert fw.decode_precision(sharp, "fast") == "exact"
+    assert fw.decode_precision(sharp, "bf16") == "exact"
     monkeypatch.setattr(fw, "CPU_FAST_MIN_WEIGHT_MB", 0.0)
-    assert fw.decode_precision(sharp, "fast") == "fast"
+    assert fw.decode_precision(sharp, "bf16") == "bf16"
     assert fw.decode_precision(sharp, "exact") == "exact"
 
 
 def test_fast_generation_is_deterministic_with_a_seed_and_uses_the_copies(sharp, config, fast_here):
     idx = prompt(config.vocab_size, B=2)
-    a = sharp.generate(idx, 20, generator=seeded(1), precision="fast")
-    b = sharp.generate(idx, 20, generator=seeded(1), precision="fast")
-    c = sharp.generate(idx, 20, generator=seeded(2), precision="fast")
+    a = sharp.generate(idx, 20, generator=seeded(1), precision="bf16")
+    b = sharp.generate(idx, 20, generator=seeded(1), precision="bf16")
+    c = sharp.generate(idx, 20, generator=seeded(2), precision="bf16")
     assert torch.equal(a, b)
     assert not torch.equal(a, c)
     assert fw.has_fast_weights(sharp)
@@ -113,7 +113,7 @@ def test_fast_logits_follow_exact_to_bf16_rounding(variant, make_sharp, fast_her
 
 def test_past_the_window_fast_recomputes_exactly(sharp, config, fast_here):
     idx = prompt(config.vocab_size, T=2, seed=7)
-    out = sharp.generate(idx, 3 * config.block_size, temperature=0, precision="fast")
+    out = sharp.generate(idx, 3 * config.block_size, temperature=0, precision="bf16")
     block = config.block_size
     with torch.inference_mode():
         for k in range(block + 1, out.shape[1]):  # every token chosen once the window slid
@@ -138,7 +138,7 @@ def test_a_model_made_in_inference_mode_gets_fresh_copies_every_time(make_config
     with torch.inference_mode():  # its parameters have no version counters to watch
         model = gpt.GPT(config).eval()
     assert fw.fast_weights(model) is not fw.fast_weights(model)
-    out = model.generate(prompt(config.vocab_size), 5, temperature=0, precision="fast")
+    out = model.generate(prompt(config.vocab_size), 5, temperature=0, precision="bf16")
     assert out.shape == (1, 8)
 
 
@@ -180,13 +180,13 @@ def test_copies_are_not_part_of_the_model_and_go_with_it(make_sharp, make_config
 
 def test_threads_sharing_a_model_get_the_same_tokens(sharp, config, fast_here):
     idx = prompt(config.vocab_size, B=1, T=2, seed=9)
-    expected = sharp.generate(idx, 30, generator=seeded(5), precision="fast")
+    expected = sharp.generate(idx, 30, generator=seeded(5), precision="bf16")
     fw.weights_changed(sharp)  # the threads race to build the copies
     results, errors = [], []
 
     def work():
         try:
-            results.append(sharp.generate(idx, 30, generator=seeded(5), precision="fast"))
+            results.append(sharp.generate(idx, 30, generator=seeded(5), precision="bf16"))
         except Exception as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
@@ -201,8 +201,8 @@ def test_threads_sharing_a_model_get_the_same_tokens(sharp, config, fast_here):
 
 def test_stream_and_generate_agree_in_fast(sharp, config, fast_here):
     idx = prompt(config.vocab_size, B=2)
-    streamed = torch.cat([idx, *stream(sharp, idx, 10, generator=seeded(6), precision="fast")], dim=1)
-    assert torch.equal(streamed, generate(sharp, idx, 10, generator=seeded(6), precision="fast"))
+    streamed = torch.cat([idx, *stream(sharp, idx, 10, generator=seeded(6), precision="bf16")], dim=1)
+    assert torch.equal(streamed, generate(sharp, idx, 10, generator=seeded(6), precision="bf16"))
 
 
 def test_quality_rule_holds_on_the_bundled_model():

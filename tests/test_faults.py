@@ -2,8 +2,9 @@
 killed while it writes a checkpoint, and a crash inside one request.
 
 The app runs in this process (shared with the other reliability modules), so the tests can
-watch its training loop step by step: ui.training.Trainer is swapped for a subclass that
-timestamps every step it yields.
+watch its training loop step by step: ui.training.Trainer is swapped for a subclass that logs
+every step it yields, notes where the log stood when Stop reached it, and can hold one step
+half-done until Stop arrives (so that Stop lands inside a step, every time).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 import psutil
 import pytest
 from apps import app_error, generate, new_client, train_args
+from waiting import eventually
 
 import gpt
 from gpt import Trainer
@@ -28,17 +30,20 @@ pytestmark = pytest.mark.filterwarnings("ignore:.*no_silent_downcasting", "ignor
 ROOT = Path(__file__).resolve().parent.parent
 AB = "ab" * 400  # a text whose model can only ever write 'a' and 'b'
 XY = "xy" * 400
-# A step of about 0.1 s on one core: long enough that a Stop lands inside one.
+# A run that goes on until it is stopped (5,000 steps, 120 s), of steps of about 0.1 s on one core.
 SLOW_STEPS = dict(n_layer=2, n_head=4, n_embd=128, block_size=64, batch_size=32, max_steps=5000, time_budget_s=120, learning_rate=3e-3)
 
 
 class Steps:
-    """Replaces ui.training.Trainer: every trainer the app builds records (time, step, sid)."""
+    """Replaces ui.training.Trainer: every trainer the app builds logs (step, trainer number)."""
 
     def __init__(self):
-        self.log: list[tuple[float, int, int]] = []  # (monotonic time, step, trainer number)
+        self.log: list[tuple[int, int]] = []  # (step, trainer number), in the order they were yielded
         self.trainers: list[Trainer] = []
-        self.stopped: dict[int, float] = {}  # trainer number -> when stop() was first called
+        self.stopped: dict[int, int] = {}  # trainer number -> the log's length when stop() first reached it
+        self.hold: tuple[int, int] | None = None  # (trainer number, step): that step waits, half-done, for stop()
+        self.holding = threading.Event()  # the held step is under way
+        self.stop_reached = threading.Event()
 
     def install(self, monkeypatch):
         steps = self
@@ -51,26 +56,32 @@ class Steps:
 
             def run(self):
                 for event in super().run():
-                    steps.log.append((time.monotonic(), event.step, self.number))
+                    steps.log.append((event.step, self.number))
                     yield event
 
+            def _gradients(self, *args, **kwargs):  # inside a step: its learning rate set, its gradients not yet
+                if steps.hold == (self.number, self.steps_done + 1):
+                    steps.holding.set()
+                    assert steps.stop_reached.wait(60), "Stop never reached the trainer"
+                return super()._gradients(*args, **kwargs)
+
             def stop(self):
-                steps.stopped.setdefault(self.number, time.monotonic())
+                steps.stopped.setdefault(self.number, len(steps.log))
+                steps.stop_reached.set()
                 super().stop()
 
         monkeypatch.setattr(training, "Trainer", RecordingTrainer)
         return self
 
-    def of(self, number: int) -> list[tuple[float, int]]:
-        return [(t, s) for t, s, n in self.log if n == number]
+    def of(self, number: int) -> list[int]:
+        return [s for s, n in self.log if n == number]
 
-    def wait_for(self, number: int, steps: int, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if len(self.of(number)) >= steps:
-                return
-            time.sleep(0.01)
-        raise TimeoutError(f"trainer {number} did not reach {steps} steps")
+    def after_stop(self, number: int) -> list[int]:
+        """The steps trainer `number` yielded after stop() reached it."""
+        return [s for s, n in self.log[self.stopped[number]:] if n == number]
+
+    def first_index(self, number: int) -> int:
+        return next(i for i, (_, n) in enumerate(self.log) if n == number)
 
 
 @pytest.fixture
@@ -78,16 +89,9 @@ def steps(monkeypatch):
     return Steps().install(monkeypatch)
 
 
-def wait_until(predicate, timeout: float, what: str) -> float:
-    start = time.monotonic()
-    while not predicate():
-        if time.monotonic() - start > timeout:
-            raise AssertionError(f"not within {timeout} s: {what}")
-        time.sleep(0.02)
-    return time.monotonic() - start
-
-
 def cpu_seconds_over(interval: float) -> float:
+    """The CPU time this process uses over `interval` seconds of the clock (the sleep is the
+    measuring window, not a wait for anything)."""
     process = psutil.Process()
     before = sum(process.cpu_times()[:2])
     time.sleep(interval)
@@ -102,31 +106,26 @@ def test_stop_mid_step_releases_the_cpu_keeps_the_model_and_lets_the_next_traini
     demo, url = app
     ctx = demo.context
     ann, ben = new_client(url), new_client(url)
+    steps.hold = (0, 7)  # ann's 7th step waits, half-done, for her Stop
     try:
         running = ann.submit(*train_args(text=AB, **SLOW_STEPS), api_name="/train")
-        steps.wait_for(0, 6)
+        assert steps.holding.wait(60), "ann's training never reached its 7th step"
         waiting = ben.submit(*train_args(text=XY, max_steps=3), api_name="/train")  # queues behind ann's
-        wait_until(lambda: len(ctx.queue) == 2, 30, "ben's training joined the queue")
-        times = [t for t, _ in steps.of(0)]
-        step_s = (times[-1] - times[1]) / (len(times) - 2)
-        time.sleep(step_s / 2)  # halfway through a step
-        stop_at = time.monotonic()
+        eventually(lambda: len(ctx.queue) == 2, what="ben's training joined the queue")
+        assert steps.of(0) == [1, 2, 3, 4, 5, 6]  # in the middle of step 7
         assert "Stopping after the current step" in ann.predict(api_name="/stop_training")
         final = running.result(timeout=60)
-        assert "Stopped at step" in final[0]
+        assert "Stopped at step 7" in final[0]
 
-        stopped = steps.stopped[0]  # when the Stop request reached the trainer
-        assert stopped - stop_at < 2
-        after = [s for t, s in steps.of(0) if t > stopped]
         # The step in progress finishes, then one final event (its evaluation); nothing more.
-        assert len(after) <= 2 and len(set(after)) <= 1, f"steps {after} ran after Stop (step time {step_s:.3f} s)"
-        ended = wait_until(lambda: ctx.registry.job(ann.session_hash) is None, 10, "ann's job ended")
-        assert ended < 10
+        after = steps.after_stop(0)
+        assert after == [7, 7], f"steps {after} ran after Stop"
+        eventually(lambda: ctx.registry.job(ann.session_hash) is None, what="ann's job ended")
 
-        # ben's training starts (it was waiting) and finishes on its own model.
+        # ben's training starts (it was waiting) after ann's Stop, and finishes on its own model.
         result = waiting.result(timeout=120)
         assert "Done at step 3" in result[0]
-        assert len(steps.trainers) == 2 and steps.of(1)[0][0] > stop_at
+        assert len(steps.trainers) == 2 and steps.first_index(1) >= steps.stopped[0]
         assert len(ctx.queue) == 0
 
         # Nothing trains any more: the process is close to idle.
@@ -150,17 +149,17 @@ def test_a_client_that_goes_away_mid_training_frees_the_cpu_and_its_session(app,
     cleo, dan = new_client(url), new_client(url)
     try:
         cleo.submit(*train_args(text=AB, **SLOW_STEPS), api_name="/train")
-        steps.wait_for(0, 4)
+        eventually(lambda: len(steps.of(0)) >= 4, timeout=60, what="cleo's training made 4 steps")
         waiting = dan.submit(*train_args(text=XY, max_steps=3), api_name="/train")
-        wait_until(lambda: len(ctx.queue) == 2, 30, "dan's training joined the queue")
-        gone_at = time.monotonic()
+        eventually(lambda: len(ctx.queue) == 2, what="dan's training joined the queue")
         cleo.close()  # the tab closes
 
-        wait_until(lambda: ctx.registry.job(cleo.session_hash) is None, 20, "the app ended cleo's session after her client left")
-        wait_until(lambda: len(steps.trainers) == 2, 30, "the next training started")  # so cleo's loop has ended
-        after = [t for t, s in steps.of(0) if t > gone_at]
-        print(f"{len(after)} steps in {after[-1] - gone_at if after else 0:.2f} s after the client left")
-        assert not after or after[-1] - gone_at < 8, f"training went on {after[-1] - gone_at:.1f} s after the client left"
+        eventually(lambda: ctx.registry.job(cleo.session_hash) is None, what="the app ended cleo's session after her client left")
+        eventually(lambda: len(steps.trainers) == 2, what="the next training started")  # so cleo's loop has ended
+        assert 0 in steps.stopped, "the app never stopped the training of the client that left"
+        after = steps.after_stop(0)
+        # The step in progress when the app stopped it, then its final event; nothing more.
+        assert len(after) <= 2 and len(set(after)) <= 1, f"steps {after} ran after the app stopped the training"
         assert cleo.session_hash not in ctx.registry, "the closed session kept its entry"
         assert ctx.registry.model(cleo.session_hash) is ctx.registry.default
 
@@ -177,11 +176,12 @@ def test_a_crash_inside_one_request_reaches_only_that_user(app, monkeypatch):
     victim, other = new_client(url), new_client(url)
     try:
         baseline = generate(other, seed=7)
-        other_started = threading.Event()
+        other_started, victim_waiting = threading.Event(), threading.Event()
         real = generation.stream_text
 
         def stream_text(handle, settings):
             if settings.seed == 666:  # the victim's request: wait until the other one is running, then crash
+                victim_waiting.set()
                 other_started.wait(20)
                 raise RuntimeError("injected crash inside the handler")
             other_started.set()
@@ -189,7 +189,7 @@ def test_a_crash_inside_one_request_reaches_only_that_user(app, monkeypatch):
 
         monkeypatch.setattr(generation, "stream_text", stream_text)
         crashing = victim.submit("ROMEO:", 8, 0.8, 0, 1.0, 666, api_name="/generate")
-        time.sleep(0.05)
+        assert victim_waiting.wait(30), "the victim's request never reached its handler"
         concurrent = other.submit("ROMEO:", 8, 0.8, 0, 1.0, 7, api_name="/generate")
         assert concurrent.result(timeout=60) == baseline  # the other user is served, unchanged
         message = app_error(lambda: crashing.result(timeout=60))

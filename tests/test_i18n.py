@@ -16,7 +16,10 @@ from test_reliability_api import API_CATALOGUE, RAW_CATALOGUE, case_id
 
 from gpt.presets import PRESETS
 from gpt.settings import FORM_FIELDS, TrainingSettings
-from locales import CATALOGUES, LANGUAGES, Message, language_from_header, text, translate_error, untranslated
+from gpt import GPTConfig, TrainingDiverged
+from gpt.checkpoint import _not_ours
+from gpt.errors import Keyed, Phrase, UserError
+from locales import CATALOGUES, ERRORS, LANGUAGES, Message, error_text, language_from_header, text
 from locales import es as spanish
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*no_silent_downcasting", "ignore:The copy keyword is deprecated")
@@ -62,9 +65,20 @@ def test_spanish_is_not_a_copy_of_english():
     assert same == SAME_IN_SPANISH
 
 
-def test_error_templates_keep_their_placeholders():
-    for english, translated in spanish.ERRORS:
-        assert fields(english) == fields(translated), english
+def test_every_error_key_exists_in_every_language_with_the_same_placeholders():
+    english = ERRORS["en"]
+    assert len(english) > 90, "the English error catalogue lost its keys"
+    for lang in LANGUAGES:
+        assert set(ERRORS[lang]) == set(english), f"{lang}: {sorted(set(ERRORS[lang]) ^ set(english))}"
+        for key, template in english.items():
+            assert fields(ERRORS[lang][key]) == fields(template), f"{key}: {lang} placeholders differ from English"
+
+
+def test_every_error_template_renders_and_spanish_is_not_a_copy():
+    for key, template in ERRORS["en"].items():
+        error = UserError(key, **{name: 1 for name in fields(template)})  # 1 suits every format spec used
+        assert str(error) == error_text(error, "en") == template.format(**error.params)
+        assert error_text(error, "es") != str(error), f"{key} reads the same in Spanish"
 
 
 def test_language_follows_the_browser():
@@ -178,8 +192,7 @@ ENGLISH_WORDS = re.compile(r"\b(must|got|the|limit|between|Use|Lower|choose|neve
 
 
 def assert_fully_spanish(english: str, spanish_message: str):
-    assert untranslated(english, "es") == "", f"no template for: {untranslated(english, 'es')!r}"
-    assert spanish_message == translate_error(english, "es") != english
+    assert spanish_message != english
     assert not ENGLISH_WORDS.search(spanish_message), spanish_message
 
 
@@ -217,52 +230,144 @@ def test_every_error_of_a_private_event_comes_back_in_spanish_with_the_header(ap
         spanish_session.close()
 
 
+def raised(call) -> Exception:
+    with pytest.raises(Exception) as info:
+        call()
+    return info.value
+
+
+def diverged(key, value, kept, lr):
+    error = TrainingDiverged(key, step=12 if kept == "trainer.keeps_last" else 40, value=value)
+    kept = Phrase(kept) if kept == "trainer.keeps_last" else Phrase(kept, {"step": 30, "loss": 2.1})
+    return error.then(kept).then("trainer.lower_lr", lr=lr, suggested=lr / 10)
+
+
 # Messages a user can meet that the API catalogues cannot reach cheaply (uploads, a queue, a run
-# that diverges, a crafted file): each fully Spanish too.
+# that diverges, a crafted file), as the code raises them, with their English (today's wording).
 MORE_MESSAGES = [
-    "No file received: choose a .safetensors checkpoint to upload.",
-    "model.pt is not a .safetensors file. Only Mirador checkpoints in safetensors format are accepted (pickled .pt/.bin files could run code when loaded).",
-    "big.safetensors is 70 MB; the upload limit is 64 MB. Upload a smaller model.",
-    "big.safetensors has 20,000,000 parameters; this app serves at most 12,000,000. Upload a smaller model.",
-    "long.safetensors has a context of 1024 tokens; this app serves at most 256. Upload a model with a shorter block_size.",
-    "x.safetensors is not a Mirador checkpoint (no Mirador header). Save one with Mirador first.",
-    "x.safetensors is not a Mirador checkpoint (unreadable as safetensors: SafetensorError). Save one with Mirador first.",
-    "x.safetensors is not a Mirador checkpoint (weights must be finite float32). Save one with Mirador first.",
-    "x.safetensors is a Mirador checkpoint, but it is cut short (1,000 of 2,000 bytes): download or copy it again.",
-    "No file received: choose a .txt file.",
-    "notes.pdf is not a text file: upload a .txt file.",
-    "big.txt is 7 MB; text uploads are limited to 6 MB. Use a shorter text.",
-    "latin1.txt is not UTF-8 text: save it as UTF-8 and upload it again.",
-    "big.txt has 6,000,000 characters; the limit is 5,000,000. Use a shorter text.",
-    "blank.txt is empty: upload a file with some text in it.",
-    "You already have a training running or waiting in this session: press Stop first, or wait for it to finish.",
-    "8 trainings are already waiting (the limit is 8). Try again in a few minutes.",
-    "Training diverged at step 12: the loss became nan. The model keeps its last finite weights. Lower the learning rate (now 0.01; try 0.001) or the model size, then train again. Your session keeps its previous model.",
-    "Training diverged at step 40: the gradient norm became inf. The model keeps the weights of its best evaluation (step 30, val loss 2.1000). Lower the learning rate (now 0.003; try 0.0003) or the model size, then train again.",
-    "This model would have 13,000,000 parameters; the limit is 12,000,000. Lower n_layer or n_embd.",
-    "The training text is 5 tokens long; it must be at least block_size + 1 = 9 tokens. Give more text or a smaller block_size.",
-    "The text has no tokens: type a sentence to look at.",
-    "n_embd (16) must be divisible by n_head (3) so every head gets the same width: try n_embd=15.",
-    "dropout must be in [0, 1), got 1.",
-    "n_layer must be at most 24, got 30: choose a smaller n_layer.",
-    "assets/x.safetensors was not found: this model is untrained (random weights).",
-    "The probe sentence has character(s) the training text does not contain: 'ñ', 'é'. Remove them, or leave the probe empty to use the start of the training text.",
-    "The probe sentence has 2 token(s); it needs at least 3. Type a longer one, or leave it empty to use the start of the training text.",
-    "The probe sentence is 1,001 characters; the limit is 1,000. Use a shorter probe sentence.",
-    "The probe sentence must be text, got int.",
+    (UserError("upload.no_checkpoint"), "No file received: choose a .safetensors checkpoint to upload."),
+    (UserError("upload.not_safetensors", file="model.pt"),
+     "model.pt is not a .safetensors file. Only Mirador checkpoints in safetensors format are accepted (pickled .pt/.bin files could run code when loaded)."),
+    (UserError("upload.too_big", file="big.safetensors", size="70 MB", limit="64 MB"),
+     "big.safetensors is 70 MB; the upload limit is 64 MB. Upload a smaller model."),
+    (UserError("upload.too_many_parameters", file="big.safetensors", count=20_000_000, limit=12_000_000),
+     "big.safetensors has 20,000,000 parameters; this app serves at most 12,000,000. Upload a smaller model."),
+    (UserError("upload.context_too_long", file="long.safetensors", count=1024, limit=256),
+     "long.safetensors has a context of 1024 tokens; this app serves at most 256. Upload a model with a shorter block_size."),
+    (_not_ours("x.safetensors", "checkpoint.reason.no_header"),
+     "x.safetensors is not a Mirador checkpoint (no Mirador header). Save one with Mirador first."),
+    (_not_ours("x.safetensors", "checkpoint.reason.unreadable", error="SafetensorError"),
+     "x.safetensors is not a Mirador checkpoint (unreadable as safetensors: SafetensorError). Save one with Mirador first."),
+    (_not_ours("x.safetensors", "checkpoint.reason.not_float32"),
+     "x.safetensors is not a Mirador checkpoint (weights must be finite float32). Save one with Mirador first."),
+    (_not_ours("x.safetensors", "checkpoint.reason.invalid_header", detail=raised(lambda: GPTConfig(n_head=3, n_embd=16))),
+     "x.safetensors is not a Mirador checkpoint (invalid header: n_embd (16) must be divisible by n_head (3) so every "
+     "head gets the same width: try n_embd=15.). Save one with Mirador first."),
+    (UserError("checkpoint.cut_short", file="x.safetensors", size=1000, expected=2000),
+     "x.safetensors is a Mirador checkpoint, but it is cut short (1,000 of 2,000 bytes): download or copy it again."),
+    (UserError("upload.no_text_file"), "No file received: choose a .txt file."),
+    (UserError("upload.not_text_file", file="notes.pdf"), "notes.pdf is not a text file: upload a .txt file."),
+    (UserError("upload.text_too_big", file="big.txt", size="7 MB", limit="6 MB"),
+     "big.txt is 7 MB; text uploads are limited to 6 MB. Use a shorter text."),
+    (UserError("upload.not_utf8", file="latin1.txt"), "latin1.txt is not UTF-8 text: save it as UTF-8 and upload it again."),
+    (UserError("upload.too_many_chars", file="big.txt", count=6_000_000, limit=5_000_000),
+     "big.txt has 6,000,000 characters; the limit is 5,000,000. Use a shorter text."),
+    (UserError("upload.empty", file="blank.txt"), "blank.txt is empty: upload a file with some text in it."),
+    (UserError("train.already_running"),
+     "You already have a training running or waiting in this session: press Stop first, or wait for it to finish."),
+    (UserError("train.queue_full", count=8, limit=8), "8 trainings are already waiting (the limit is 8). Try again in a few minutes."),
+    (diverged("trainer.diverged_loss", float("nan"), "trainer.keeps_last", 0.01).then("train.session_keeps_model"),
+     "Training diverged at step 12: the loss became nan. The model keeps its last finite weights. Lower the learning rate (now 0.01; try 0.001) or the model size, then train again. Your session keeps its previous model."),
+    (diverged("trainer.diverged_grad_norm", float("inf"), "trainer.keeps_best", 0.003),
+     "Training diverged at step 40: the gradient norm became inf. The model keeps the weights of its best evaluation (step 30, val loss 2.1000). Lower the learning rate (now 0.003; try 0.0003) or the model size, then train again."),
+    (UserError("train.too_many_parameters", count=13_000_000, limit=12_000_000).then("train.lower_shape"),
+     "This model would have 13,000,000 parameters; the limit is 12,000,000. Lower n_layer or n_embd."),
+    (UserError("trainer.too_short", count=5, needed=9),
+     "The training text is 5 tokens long; it must be at least block_size + 1 = 9 tokens. Give more text or a smaller block_size."),
+    (UserError("attention.no_tokens"), "The text has no tokens: type a sentence to look at."),
+    (UserError("learn.no_tokens"), "The sentence has no tokens: type a sentence to look at."),
+    (raised(lambda: GPTConfig(n_head=3, n_embd=16)),
+     "n_embd (16) must be divisible by n_head (3) so every head gets the same width: try n_embd=15."),
+    (raised(lambda: GPTConfig(dropout=1)), "dropout must be in [0, 1), got 1."),
+    (raised(lambda: GPTConfig(n_layer=30)), "n_layer must be at most 24, got 30: choose a smaller n_layer."),
+    (Phrase("model.untrained_note", {"path": "assets/x.safetensors"}),
+     "assets/x.safetensors was not found: this model is untrained (random weights)."),
+    (UserError("probe.unseen", chars="'ñ', 'é'"),
+     "The probe sentence has character(s) the training text does not contain: 'ñ', 'é'. Remove them, or leave the probe empty to use the start of the training text."),
+    (UserError("probe.too_short", count=2, needed=3),
+     "The probe sentence has 2 token(s); it needs at least 3. Type a longer one, or leave it empty to use the start of the training text."),
+    (UserError("train.probe_too_long", count=1001, limit=1000),
+     "The probe sentence is 1,001 characters; the limit is 1,000. Use a shorter probe sentence."),
+    (UserError("probe.not_text", kind="int"), "The probe sentence must be text, got int."),
 ]
 
 
-@pytest.mark.parametrize("message", MORE_MESSAGES)
-def test_every_other_message_a_user_can_meet_is_fully_spanish(message):
-    assert_fully_spanish(message, translate_error(message, "es"))
-    assert translate_error(message, "en") == message
+@pytest.mark.parametrize("error, english", MORE_MESSAGES, ids=[e.key for e, _ in MORE_MESSAGES])
+def test_every_other_message_a_user_can_meet_is_english_as_before_and_fully_spanish(error, english):
+    assert error_text(error, "en") == english
+    if isinstance(error, Keyed):
+        assert str(error) == english  # what the API and the command line print
+    assert_fully_spanish(english, error_text(error, "es"))
 
 
-def test_an_unknown_sentence_stays_as_it_is():
+def test_a_plain_error_is_shown_as_it_is():
+    """A message without a key (a bug, a third party's) reads the same in every language."""
     message = "top_k must be between 0 and 5, got 9. Something nobody translated."
-    assert translate_error(message, "es") == "top_k debe estar entre 0 y 5; recibido: 9. Something nobody translated."
-    assert untranslated(message, "es") == "Something nobody translated."
+    assert error_text(ValueError(message), "es") == error_text(message, "es") == message
+
+
+def test_a_keyed_error_is_still_a_value_error_with_its_english_message():
+    with pytest.raises(ValueError, match=r"must be divisible by n_head \(3\)"):
+        GPTConfig(n_head=3, n_embd=16)
+    error = UserError("check.between", name="top_k", low=0, high=5, value=9).then("generate.top_k_hint")
+    assert str(error) == "top_k must be between 0 and 5, got 9. Use 0 to turn top-k off."
+    assert error_text(error, "es") == "top_k debe estar entre 0 y 5; recibido: 9. Usa 0 para desactivar top-k."
+    assert error.key == "check.between" and error.params["value"] == 9
+
+
+# --- every error key the code raises is in the catalogues, and every catalogue key is raised -----
+
+RAISING = [ROOT / "app.py", *sorted((ROOT / "gpt").glob("*.py")), *sorted((ROOT / "ui").glob("*.py"))]
+RAISING = [p for p in RAISING if p.name != "messages.py"]  # the catalogue itself
+# Calls that take error keys (gpt/errors.py and the helpers that build one), and keywords that do.
+KEY_CALLS = {"UserError", "MissingFile", "TrainingDiverged", "Phrase", "then", "_not_ours", "_diverged", "parse_text"}
+KEY_KEYWORDS = {"hint"}
+KEY_SHAPE = re.compile(r"[a-z_]+(\.[a-z_0-9]+)+")
+
+
+def _string_constants(node) -> list[str]:
+    return [n.value for n in ast.walk(node) if isinstance(n, ast.Constant) and isinstance(n.value, str)]
+
+
+def error_keys_in(source: str) -> tuple[set[str], set[str]]:
+    """(the keys the code hands to an error, every string constant in it)."""
+    tree = ast.parse(source)
+    keys = set()
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        given = node.args if _callee(node) in KEY_CALLS else []
+        given += [kw.value for kw in node.keywords if kw.arg in KEY_KEYWORDS]
+        keys |= {s for arg in given for s in _string_constants(arg) if KEY_SHAPE.fullmatch(s)}
+    return keys, set(_string_constants(tree))
+
+
+def test_the_error_key_scan_sees_keys():
+    keys, _ = error_keys_in('raise UserError("a.b", n=1).then("c.d")\nparse_int("x", v, 0, 1, hint=("e.f", None))')
+    assert keys == {"a.b", "c.d", "e.f"}
+
+
+def test_every_error_key_the_code_raises_exists_and_every_key_is_raised():
+    raised_keys, constants = set(), set()
+    for path in RAISING:
+        keys, strings = error_keys_in(path.read_text(encoding="utf-8"))
+        raised_keys |= keys
+        constants |= strings
+    assert len(raised_keys) > 80, "the scan found too few error keys: it is blind"
+    missing = sorted(raised_keys - set(ERRORS["en"]))
+    assert not missing, f"error keys raised but in no catalogue: {missing}"
+    dead = sorted(set(ERRORS["en"]) - constants)
+    assert not dead, f"error keys no code raises (remove them): {dead}"
 
 
 def test_translated_figures_and_statuses_follow_the_request(app):

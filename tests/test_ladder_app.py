@@ -11,12 +11,13 @@ import threading
 
 import pytest
 import torch
-from apps import Watcher, open_tab, serving, shoot
+from apps import Watcher, open_tab, serving, shoot, wait_for_load_events
 
 import gpt
 from gpt import GPT, GPTConfig, make_tokenizer
+from gpt.errors import UserError
 from gpt.ladder import stages_for
-from locales import text, translate_error, untranslated
+from locales import error_text, text
 from ui import attention, ladder, learn, training, training_queue
 from ui.clients import Client
 from ui.sessions import ModelHandle, SessionRegistry
@@ -156,11 +157,9 @@ def handle_of(**switches) -> ModelHandle:
 
 def test_a_bigram_model_has_no_attention_to_show():
     handle = handle_of(bigram=True)
-    with pytest.raises(ValueError, match="A bigram model has no attention"):
+    with pytest.raises(ValueError, match="A bigram model has no attention") as refused:
         attention.grid_figure(handle, "But soft", 0)
-    note = attention.note_html("A bigram model has no attention: each token predicts the next from itself alone. "
-                               "Load or train a GPT to see attention.", "es")
-    assert "no tiene atención" in note
+    assert "no tiene atención" in attention.note_html(refused.value, "es")
     assert handle.model.generate(torch.tensor([[1]]), 5).shape == (1, 6)  # it still writes
 
 
@@ -177,17 +176,21 @@ def test_the_learn_page_says_it_follows_the_full_gpt(switches):
         learn.views(handle, learn.references(TEXT), "But soft", learn.Controls(), "en", Client(width_px=1400))
 
 
-@pytest.mark.parametrize("message", [
-    "A bigram model has no attention: each token predicts the next from itself alone. Load or train a GPT to see attention.",
-    "The Learn page follows the full GPT, and this model is one of the lecture's earlier stages. "
-    "Load or train a full model to follow it.",
-    "The text is 11 tokens long; the ladder's longest context is 32 tokens, so it needs at least 33. Give a longer text.",
-    "The bigram stage would have 25,000,000 parameters for this text's 5,000 tokens; the limit is 12,000,000. "
-    "Use the char tokenizer.",
+@pytest.mark.parametrize("error, message", [
+    (UserError("model.bigram_attention"),
+     "A bigram model has no attention: each token predicts the next from itself alone. Load or train a GPT to see attention."),
+    (UserError("learn.earlier_stage"),
+     "The Learn page follows the full GPT, and this model is one of the lecture's earlier stages. "
+     "Load or train a full model to follow it."),
+    (UserError("ladder.text_too_short", count=11, context=32, needed=33),
+     "The text is 11 tokens long; the ladder's longest context is 32 tokens, so it needs at least 33. Give a longer text."),
+    (UserError("ladder.too_many_parameters", stage="bigram", count=25_000_000, tokens=5_000, limit=12_000_000),
+     "The bigram stage would have 25,000,000 parameters for this text's 5,000 tokens; the limit is 12,000,000. "
+     "Use the char tokenizer."),
 ])
-def test_what_a_user_can_meet_here_is_spanish_too(message):
-    assert untranslated(message, "es") == ""
-    assert translate_error(message, "es") != message and translate_error(message, "en") == message
+def test_what_a_user_can_meet_here_is_spanish_too(error, message):
+    assert str(error) == error_text(error, "en") == message
+    assert error_text(error, "es") != message
 
 
 # --- the page ---------------------------------------------------------------------------------------
@@ -210,7 +213,7 @@ def open_page(browser, url, width, height, lang):
     watcher = Watcher(page, url)
     page.goto(url)
     page.locator("#generate-button").wait_for(timeout=60_000)
-    page.wait_for_timeout(1000)  # the page's load events: its width reported, the views drawn
+    wait_for_load_events(page)  # its width reported, the views of its model answered
     return page, watcher
 
 

@@ -10,7 +10,7 @@ screenshots/ with MIRADOR_SCREENSHOTS=1.
 from __future__ import annotations
 
 import pytest
-from apps import ROOT, Watcher, bundled_or_tiny, open_tab, serving, shoot, tiny_checkpoint
+from apps import ROOT, Watcher, bundled_or_tiny, open_tab, serving, shoot, tiny_checkpoint, wait_for_load_events
 
 from locales import text
 from ui import learn
@@ -40,7 +40,7 @@ def open_page(browser, url, locale, width, height, **device):
     watcher = Watcher(page, url)
     page.goto(url)
     page.locator("#generate-button").wait_for(timeout=60_000)
-    page.wait_for_timeout(1500)  # the page's load events: its width reported
+    wait_for_load_events(page)  # its width reported
     return context, page, watcher
 
 
@@ -79,7 +79,11 @@ def full_shot(page, name, folder):
     """The whole page: the window made as tall as the page, so that every code box draws all its lines."""
     width = page.viewport_size["width"]
     page.set_viewport_size({"width": width, "height": page.evaluate("() => document.documentElement.scrollHeight")})
-    page.wait_for_timeout(1000)
+    # The code boxes redraw for the new window: shoot once the page's height holds for two frames.
+    page.wait_for_function(
+        """() => new Promise(done => { const h = document.documentElement.scrollHeight;
+            requestAnimationFrame(() => requestAnimationFrame(() => done(document.documentElement.scrollHeight === h))); })"""
+    )
     return shoot(page, name, folder)
 
 

@@ -38,7 +38,6 @@ SCENARIO = """
     demo = create_app()  # the bundled model: big enough that loading it runs parallel copies
     port = free_port()
     demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
-    wait_for("mirador-calibration")  # it times the references on a training's threads, then ends
     client = new_client(f"http://127.0.0.1:{port}/")
     after_start = helpers()
     # A model whose weights are big enough for parallel copies, built, trained, saved.

@@ -14,7 +14,6 @@ import json
 import os
 import sys
 import threading
-import time
 
 import httpx
 import pytest
@@ -28,6 +27,7 @@ from apps import (
     serving,
     train_args,
 )
+from waiting import eventually
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*no_silent_downcasting", "ignore:The copy keyword is deprecated")
 
@@ -111,9 +111,9 @@ API_CATALOGUE = [
     ("/train", dict(tokenizer="bpe", n_layer=1, n_head=8, n_embd=1536), "Lower n_layer or n_embd or use the char tokenizer"),
     ("/train", dict(max_steps=0), "max_steps must be between 1 and 5000"),
     ("/train", dict(max_steps=5001), "That is the per-run limit: choose fewer steps"),
-    ("/train", dict(learning_rate=0), "learning_rate must be in (0, 0.01], got 0. Typical values are 1e-4 to 3e-3"),
+    ("/train", dict(learning_rate=0), "learning_rate must be in (0, 0.01], got 0. Typical values are 1e-4 to 5e-3"),
     ("/train", dict(learning_rate=-1e-3), "learning_rate must be in (0, 0.01]"),
-    ("/train", dict(learning_rate=1.0), "learning_rate must be in (0, 0.01], got 1. Typical values are 1e-4 to 3e-3; larger ones make the loss blow up"),
+    ("/train", dict(learning_rate=1.0), "learning_rate must be in (0, 0.01], got 1. Typical values are 1e-4 to 5e-3, the larger for smaller models; much larger ones make the loss blow up"),
     ("/train", dict(learning_rate="nan"), "learning_rate must be a finite number"),
     ("/train", dict(dropout=0.95), "dropout must be in [0, 0.9]"),
     ("/train", dict(time_budget_s=0), "time_budget_s must be in (0, 300]"),
@@ -205,10 +205,7 @@ def test_a_second_train_is_refused_and_stop_twice_is_harmless(app):
     try:
         registry = demo.context.registry
         first = bob.submit(*train_args(max_steps=5000, time_budget_s=60), api_name="/train")
-        deadline = time.monotonic() + 60
-        while not first.outputs() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert first.outputs(), "the training never reported progress"
+        eventually(first.outputs, timeout=60, what="the training reported progress")
         assert "You already have a training running or waiting in this session: press Stop first" in app_error(
             lambda: bob.predict(*train_args(), api_name="/train")
         )

@@ -122,7 +122,7 @@ CATALOGUE = [
     ("training text over the cap", lambda h, t, tm: train_form.parse_request(**train_args(text="a" * (limits.MAX_TEXT_CHARS + 1))), ValueError, "the limit is 5,000,000"),
     ("a model over the parameter cap", lambda h, t, tm: training.prepare(train_form.parse_request(**train_args(n_layer=12, n_head=12, n_embd=768)), tm), ValueError, "the limit is 12,000,000. Lower n_layer or n_embd"),
     ("tokens per step over the cap", lambda h, t, tm: train_form.parse_request(**train_args(batch_size=128, block_size=256)), ValueError, "Lower batch_size or block_size"),
-    ("learning rate above the cap", lambda h, t, tm: train_form.parse_request(**train_args(learning_rate=0.05)), ValueError, "Typical values are 1e-4 to 3e-3; larger ones make the loss blow up"),
+    ("learning rate above the cap", lambda h, t, tm: train_form.parse_request(**train_args(learning_rate=0.05)), ValueError, "Typical values are 1e-4 to 5e-3, the larger for smaller models; much larger ones make the loss blow up"),
     ("learning rate 0 in the library", lambda h, t, tm: TrainConfig(learning_rate=0), ValueError, "learning_rate must be > 0"),
     ("learning rate NaN in the library", lambda h, t, tm: TrainConfig(learning_rate=float("nan")), ValueError, "learning_rate must be a finite number"),
     ("min_lr above the peak", lambda h, t, tm: TrainConfig(learning_rate=1e-3, min_lr=1e-2), ValueError, "must not exceed learning_rate"),

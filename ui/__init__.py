@@ -13,3 +13,7 @@ import os
 os.environ["GRADIO_ANALYTICS_ENABLED"] = "False"
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+# The app's error keys (locales/en.py ERRORS) become known to str() of a UserError (gpt/errors.py)
+# before any module of this package raises one.
+import locales  # noqa: E402, F401

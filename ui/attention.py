@@ -11,9 +11,10 @@ import html
 import torch
 
 from gpt.checks import parse_int, parse_text
+from gpt.errors import Phrase, UserError
 from gpt.modes import evaluation
 from gpt.tokenizer import token_pieces as gpt_token_pieces
-from locales import text, translate_error
+from locales import error_text, text
 from viz import head_grid, layers_overview, single_head
 from viz.tokens import visible
 
@@ -41,21 +42,21 @@ def view_limit(handle: ModelHandle) -> int:
 def encode(handle: ModelHandle, text) -> list[int]:
     """The text's token ids, cut to what the views show: the model's context (at most
     MAX_ATTENTION_TOKENS). A model never attends across more than its context anyway."""
-    text = parse_text("text", text, 20_000, "type a sentence to look at")
+    text = parse_text("text", text, 20_000, "attention.text_empty", "attention.text_too_long")
     ids = handle.tokenizer.encode(text)
     if not ids:
-        raise ValueError("The text has no tokens: type a sentence to look at.")
+        raise UserError("attention.no_tokens")
     return ids[: view_limit(handle)]
 
 
 def check_layer(handle: ModelHandle, layer) -> int:
     n = handle.config.n_layer
-    return parse_int("layer", layer, 0, n - 1, hint=f"This model has {n} layer(s), numbered 0 to {n - 1}.")
+    return parse_int("layer", layer, 0, n - 1, hint=Phrase("attention.layer_hint", {"count": n, "last": n - 1}))
 
 
 def check_head(handle: ModelHandle, head) -> int:
     n = handle.config.n_head
-    return parse_int("head", head, 0, n - 1, hint=f"This model has {n} head(s) per layer, numbered 0 to {n - 1}.")
+    return parse_int("head", head, 0, n - 1, hint=Phrase("attention.head_hint", {"count": n, "last": n - 1}))
 
 
 def _maps(handle: ModelHandle, text) -> tuple[torch.Tensor, list[str], list[str]]:
@@ -95,10 +96,10 @@ def probe_figure(
     return fig
 
 
-def note_html(message: str, lang: str = "en") -> str:
-    """A message in the tokens area, where a view that could not be drawn says why (message: an
-    English error message, written in lang)."""
-    return f'<div class="tokens note">{html.escape(translate_error(message, lang))}</div>'
+def note_html(error, lang: str = "en") -> str:
+    """A message in the tokens area, where a view that could not be drawn says why (error: the
+    exception, written in lang)."""
+    return f'<div class="tokens note">{html.escape(error_text(error, lang))}</div>'
 
 
 def tokens_html(handle: ModelHandle, sentence, lang: str = "en") -> str:

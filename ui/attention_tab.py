@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-from . import attention, threads
+from . import attention
 from .clients import plot_width
 from .context import AppContext
 from .errors import user_errors
@@ -81,7 +81,7 @@ def build(ctx: AppContext) -> AttentionTab:
             single = attention.head_figure(handle, text, layer, head, widths(request)[1], lang)
             return attention.tokens_html(handle, text, lang), single
         except ValueError as exc:
-            return attention.note_html(str(exc), lang), gr.skip()
+            return attention.note_html(exc, lang), gr.skip()
 
     @user_errors
     @on_gpu(duration=30)
@@ -111,13 +111,13 @@ def build(ctx: AppContext) -> AttentionTab:
                 attention.head_figure(handle, text, layer, head, head_width, lang),
             )
         except ValueError as exc:
-            return attention.note_html(str(exc), lang), gr.skip(), gr.skip()
+            return attention.note_html(exc, lang), gr.skip(), gr.skip()
 
     # A slider moved quickly fires many events: "always_last" runs at most one at a time per view
     # and then only the latest, so the last move wins and no stale answer arrives after it.
     inference = dict(
         concurrency_id="inference",
-        concurrency_limit=threads.INFERENCE_CONCURRENCY,
+        concurrency_limit=ctx.policy.inference_concurrency,
         preprocess=False,
         trigger_mode="always_last",
     )

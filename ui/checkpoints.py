@@ -19,7 +19,8 @@ from gpt import GPT, GPTConfig, make_tokenizer
 from gpt.checkpoint import load_checkpoint, read_header
 from gpt.data import text_snippet
 from gpt.device import resolve_device
-from locales import Message, text, translate_error
+from gpt.errors import Phrase, UserError
+from locales import Message, error_text, text
 
 from . import limits, threads
 from .generation import precision_text
@@ -46,41 +47,29 @@ def load_bundled(path, corpus_text: str | None = None) -> ModelHandle:
     tokenizer = make_tokenizer("char", corpus_text or "abcdefghijklmnopqrstuvwxyz ,.\n")
     torch.manual_seed(0)
     model = GPT(GPTConfig(vocab_size=tokenizer.vocab_size, block_size=64, n_layer=2, n_head=4, n_embd=64)).to(device)
-    meta = {"note": f"{path} was not found: this model is untrained (random weights)."}
+    meta = {"note": Phrase("model.untrained_note", {"path": path})}  # the app's note, in the reader's language
     return ModelHandle.serving(model, tokenizer, meta, "untrained", Message.of("model.label.untrained"), None)
 
 
 def check_upload(path) -> Path:
     """The uploaded file's path, if its name and size are acceptable."""
     if path is None or path == "":
-        raise ValueError("No file received: choose a .safetensors checkpoint to upload.")
+        raise UserError("upload.no_checkpoint")
     path = Path(path)
     if path.suffix.lower() != ".safetensors":
-        raise ValueError(
-            f"{path.name} is not a .safetensors file. Only Mirador checkpoints in safetensors format "
-            "are accepted (pickled .pt/.bin files could run code when loaded)."
-        )
+        raise UserError("upload.not_safetensors", file=path.name)
     size = os.path.getsize(path)
     if size > limits.MAX_UPLOAD_BYTES:
-        raise ValueError(
-            f"{path.name} is {limits.mb(size)}; the upload limit is {limits.mb(limits.MAX_UPLOAD_BYTES)}. "
-            "Upload a smaller model."
-        )
+        raise UserError("upload.too_big", file=path.name, size=limits.mb(size), limit=limits.mb(limits.MAX_UPLOAD_BYTES))
     return path
 
 
 def check_shape(name: str, config: GPTConfig) -> None:
     """Refuse a model over the app's caps: the parameter count and the context length."""
-    if config.num_parameters > limits.MAX_PARAMETERS:
-        raise ValueError(
-            f"{name} has {config.num_parameters:,} parameters; this app serves at most {limits.MAX_PARAMETERS:,}. "
-            "Upload a smaller model."
-        )
-    if config.block_size > limits.MAX_BLOCK_SIZE:
-        raise ValueError(
-            f"{name} has a context of {config.block_size} tokens; this app serves at most {limits.MAX_BLOCK_SIZE}. "
-            "Upload a model with a shorter block_size."
-        )
+    if config.num_parameters > limits.MAX_SERVED_PARAMETERS:
+        raise UserError("upload.too_many_parameters", file=name, count=config.num_parameters, limit=limits.MAX_SERVED_PARAMETERS)
+    if config.block_size > limits.MAX_SERVED_BLOCK_SIZE:
+        raise UserError("upload.context_too_long", file=name, count=config.block_size, limit=limits.MAX_SERVED_BLOCK_SIZE)
 
 
 def load_upload(path) -> ModelHandle:
@@ -103,26 +92,21 @@ def load_upload(path) -> ModelHandle:
 def read_text_upload(path) -> str:
     """A .txt upload as text (UTF-8), within the size caps."""
     if path is None or path == "":
-        raise ValueError("No file received: choose a .txt file.")
+        raise UserError("upload.no_text_file")
     path = Path(path)
     if path.suffix.lower() not in (".txt", ".text", ".md"):
-        raise ValueError(f"{path.name} is not a text file: upload a .txt file.")
+        raise UserError("upload.not_text_file", file=path.name)
     size = os.path.getsize(path)
     if size > limits.MAX_TEXT_UPLOAD_BYTES:
-        raise ValueError(
-            f"{path.name} is {limits.mb(size)}; text uploads are limited to "
-            f"{limits.mb(limits.MAX_TEXT_UPLOAD_BYTES)}. Use a shorter text."
-        )
+        raise UserError("upload.text_too_big", file=path.name, size=limits.mb(size), limit=limits.mb(limits.MAX_TEXT_UPLOAD_BYTES))
     try:
         text = path.read_text(encoding="utf-8-sig")  # a byte-order mark is not part of the text
     except UnicodeDecodeError:
-        raise ValueError(f"{path.name} is not UTF-8 text: save it as UTF-8 and upload it again.") from None
+        raise UserError("upload.not_utf8", file=path.name) from None
     if len(text) > limits.MAX_TEXT_CHARS:
-        raise ValueError(
-            f"{path.name} has {len(text):,} characters; the limit is {limits.MAX_TEXT_CHARS:,}. Use a shorter text."
-        )
+        raise UserError("upload.too_many_chars", file=path.name, count=len(text), limit=limits.MAX_TEXT_CHARS)
     if not text:
-        raise ValueError(f"{path.name} is empty: upload a file with some text in it.")
+        raise UserError("upload.empty", file=path.name)
     return text
 
 
@@ -237,7 +221,8 @@ def model_card(handle: ModelHandle, lang: str = "en") -> str:
     parts = [table(rows)]
     if training:
         parts += [f"<h4>{html.escape(text('model.card.training', lang))}</h4>", table(training)]
-    if meta.get("note"):  # the app's own notes are error-like sentences, translated; others stay as written
-        note = translate_error(_plain(meta["note"], lang), lang)
+    if meta.get("note"):  # the app's own note (a Phrase) in the reader's language; a file's stays as written
+        note = meta["note"]
+        note = error_text(note, lang) if isinstance(note, Phrase) else _plain(note, lang)
         parts.append(f'<p class="card-note">⚠ {html.escape(note)}</p>')
     return "".join(parts)

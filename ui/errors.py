@@ -1,11 +1,12 @@
-"""The one place where the library's ValueErrors become messages in the browser.
+"""The one place where the errors a person reads become messages in the browser.
 
-The library and the logic modules raise ValueError (or FileNotFoundError, or
-TrainingDiverged) with an English message that says what to change; @user_errors turns those
-into gr.Error, which Gradio shows to the user (and to API clients) while the app keeps serving.
-The message is translated into the request's language (ui/i18n.py): a Spanish page reads it in
-Spanish, an API client (no Accept-Language) in English. Anything else is a bug and is left to
-Gradio's generic error handling.
+The library and the logic modules raise a UserError (gpt/errors.py: a key and its parameters;
+also MissingFile and TrainingDiverged) that says what to change; @user_errors turns those into
+gr.Error, which Gradio shows to the user (and to API clients) while the app keeps serving. A keyed
+error is written in the request's language (ui/i18n.py) from the error catalogues (locales/): a
+Spanish page reads it in Spanish, an API client (no Accept-Language) in English, the same words
+as str(exc). A plain ValueError or FileNotFoundError (a third party's message) is shown as it is.
+Anything else is a bug and is left to Gradio's generic error handling.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import inspect
 import gradio as gr
 
 from gpt import TrainingDiverged
-from locales import translate_error
+from locales import error_text
 
 from .i18n import language
 
@@ -28,7 +29,7 @@ def _request(args, kwargs):
 
 
 def _to_gr_error(exc: Exception, request) -> gr.Error:
-    return gr.Error(translate_error(str(exc), language(request)), print_exception=False)
+    return gr.Error(error_text(exc, language(request)), print_exception=False)
 
 
 def user_errors(fn):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-from . import generation, limits, threads, watch
+from . import generation, limits, watch
 from .context import AppContext
 from .errors import user_errors
 from .gpu import on_gpu
@@ -111,7 +111,7 @@ def build(ctx: AppContext) -> GenerateTab:
     def surprise_of(prompt, request: gr.Request = None):
         return prompt_strip(prompt, request)
 
-    inference = dict(concurrency_id="inference", concurrency_limit=threads.INFERENCE_CONCURRENCY)
+    inference = dict(concurrency_id="inference", concurrency_limit=ctx.policy.inference_concurrency)
     event = gr.on(
         [run.click, prompt.submit],
         generate,

@@ -21,19 +21,19 @@ from . import limits, threads
 from .sessions import ModelHandle
 
 MAX_SEED = 2**32 - 1
-# The app asks for `fast`: bf16 weight copies where the hardware multiplies them natively and the
+# The app asks for `bf16`: bf16 weight copies where the hardware multiplies them natively and the
 # model is big enough for that to pay (gpt/fast_weights.py), float32 everywhere else. The library's
 # default stays `exact`, the same tokens as the plain loop.
-INFERENCE_PRECISION = "fast"
+INFERENCE_PRECISION = "bf16"
 
 
 def precision_text(model, lang: str = "en", short: bool = False) -> str:
     """How this model generates here, for the header (short) and the model card."""
-    reason = why_exact(model) if INFERENCE_PRECISION == "fast" else "asked"
-    how = "exact" if reason else "fast"
+    reason = why_exact(model) if INFERENCE_PRECISION == "bf16" else "asked"
+    how = "exact" if reason else "bf16"
     if short:
         return locales.text(f"generation.precision.{how}", lang)
-    detail = locales.text(f"generation.precision.why.{reason}", lang) if reason else locales.text("generation.precision.why.fast", lang)
+    detail = locales.text(f"generation.precision.why.{reason}", lang) if reason else locales.text("generation.precision.why.bf16", lang)
     return locales.text(f"generation.precision.{how}", lang) + " · " + detail
 
 
@@ -48,17 +48,17 @@ class SamplingSettings:
 
 
 def parse_sampling(prompt, max_new_tokens, temperature, top_k, top_p, seed) -> SamplingSettings:
-    prompt = parse_text("prompt", prompt, limits.MAX_PROMPT_CHARS, "type a few characters for the model to continue")
+    prompt = parse_text("prompt", prompt, limits.MAX_PROMPT_CHARS, "generate.prompt_empty", "generate.prompt_too_long")
     max_new_tokens = parse_int("max_new_tokens", max_new_tokens, 0, limits.MAX_NEW_TOKENS)
     temperature = parse_float(
         "temperature",
         temperature,
         0.0,
         5.0,
-        hint="Use 0 for greedy, about 0.8 for lively text, 1 for the model's own odds.",
+        hint="generate.temperature_hint",
     )
-    top_k = parse_int("top_k", top_k, 0, 1_000_000, hint="Use 0 to turn top-k off.")
-    top_p = parse_float("top_p", top_p, 0.0, 1.0, low_open=True, hint="Use 1.0 to turn top-p off.")
+    top_k = parse_int("top_k", top_k, 0, 1_000_000, hint="generate.top_k_hint")
+    top_p = parse_float("top_p", top_p, 0.0, 1.0, low_open=True, hint="generate.top_p_hint")
     seed = parse_int("seed", seed, 0, MAX_SEED)
     return SamplingSettings(prompt, max_new_tokens, temperature, top_k or None, None if top_p >= 1.0 else top_p, seed)
 

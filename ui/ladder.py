@@ -117,7 +117,7 @@ def run_ladder(registry: SessionRegistry, queue: TrainingQueue, sid: str, traini
         queue.join(job)  # refused at once when the line is full
         ladder = None
         if not job.cancelled:  # in line: the text is tokenized and every stage checked against the caps
-            ladder = Ladder(training_text, seconds, tokenizer, device, max_parameters=limits.MAX_PARAMETERS)
+            ladder = Ladder(training_text, seconds, tokenizer, device, max_parameters=limits.MAX_SERVED_PARAMETERS)
         for position in queue.wait_turn(job):
             yield LadderUpdate(status=waiting_text(position, queue.slots, lang))
         if not job.start():

@@ -22,6 +22,7 @@ import torch.nn.functional as F
 
 from gpt import trace as trace_forward
 from gpt.checks import parse_text
+from gpt.errors import UserError
 from gpt.modes import evaluation
 from gpt.sampling import filter_logits
 from gpt.tokenizer import BPETokenizer, CharTokenizer, token_label, token_pieces
@@ -121,10 +122,10 @@ def view_limit(handle: ModelHandle) -> int:
 
 def read(handle: ModelHandle, sentence) -> Sentence:
     """The sentence's tokens, cut to what the page looks at; ValueError if the model cannot read it."""
-    sentence = parse_text("sentence", sentence, limits.MAX_PROMPT_CHARS, "type a sentence to look at")
+    sentence = parse_text("sentence", sentence, limits.MAX_PROMPT_CHARS, "learn.sentence_empty", "learn.sentence_too_long")
     ids = handle.tokenizer.encode(sentence)
     if not ids:
-        raise ValueError("The sentence has no tokens: type a sentence to look at.")
+        raise UserError("learn.no_tokens")
     shown = ids[: view_limit(handle)]
     labels = [piece.text for piece in token_pieces(handle.tokenizer, shown)]
     return Sentence(sentence, shown, labels, len(ids))
@@ -531,7 +532,7 @@ def surprise_view(handle: ModelHandle, sentence: Sentence, traced, lang: str, wi
 def dropout_view(handle: ModelHandle, sentence: Sentence, traced, at: Focus, lang: str, width_px):
     t_ = tr(lang)
     p = handle.config.dropout or DROPOUT_EXAMPLE
-    vector = traced.layers[0].resid_in[at.position]  # (C,): token + position, where GPT.stream applies self.drop
+    vector = traced.layers[0].resid_in[at.position]  # (C,): token + position, where GPT.residual_stream applies self.drop
     note = "" if handle.config.dropout else t_("dropout.example", p=f"{p:g}")
     return dropout_figure(vector, dropped(vector, p), p, visible(sentence.labels[at.position]), lang, width_px, note)
 
@@ -545,10 +546,7 @@ def views(
     """The named views of the page (every one by default) for one sentence, from one trace.
     Raises ValueError when the model cannot read the sentence, or is not the full GPT."""
     if handle.config.changed_switches:  # a stage of the lecture's ladder lacks parts the page explains
-        raise ValueError(
-            "The Learn page follows the full GPT, and this model is one of the lecture's earlier stages. "
-            "Load or train a full model to follow it."
-        )
+        raise UserError("learn.earlier_stage")
     sentence = read(handle, sentence_text)
     traced = run_trace(handle, sentence)
     at = focus(handle, sentence, controls)

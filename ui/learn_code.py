@@ -29,7 +29,7 @@ class Excerpt:
 EXCERPTS: dict[int, tuple[Excerpt, ...]] = {
     1: (Excerpt("gpt/model.py", "GPT.__init__", "self.tok_emb =", "self.lm_head.weight ="),),
     2: (Excerpt("gpt/model.py", "GPT.forward", "logits = self.lm_head", "loss = F.cross_entropy"),),
-    3: (Excerpt("gpt/model.py", "GPT.stream"),),
+    3: (Excerpt("gpt/model.py", "GPT.residual_stream"),),
     4: (
         Excerpt("gpt/model.py", "CausalSelfAttention.forward", "q, k, v = self.qkv(x)", "v = self.hook_v"),
         Excerpt("gpt/model.py", "CausalSelfAttention.attend"),

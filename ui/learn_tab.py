@@ -14,11 +14,11 @@ from dataclasses import dataclass
 
 import gradio as gr
 
-from locales import translate_error
+from locales import error_text
 from viz.learn_tables import CSS as TABLES_CSS
 from viz.learn_tables import note_html
 
-from . import learn, threads
+from . import learn
 from .context import AppContext
 from .examples import encodes
 from .gpu import on_gpu
@@ -202,7 +202,7 @@ def build(ctx: AppContext) -> LearnTab:
             out = drawn(handle, sentence, learn.VIEWS, ctl, lang, client)
             return [position_slider(handle, sentence, None), *out]
         except ValueError as exc:
-            return [gr.skip(), note_html(translate_error(str(exc), lang))] + [gr.skip()] * (len(learn.VIEWS) - 1)
+            return [gr.skip(), note_html(error_text(exc, lang))] + [gr.skip()] * (len(learn.VIEWS) - 1)
 
     @on_gpu(duration=30)
     def look_closer(sentence, layer_, head_, position_, request: gr.Request = None):
@@ -240,7 +240,7 @@ def build(ctx: AppContext) -> LearnTab:
             out = drawn(handle, sentence, learn.VIEWS, ctl, lang, client)
             return [sentence, *sliders, position_slider(handle, sentence, position_), *out]
         except ValueError as exc:
-            return [sentence, *sliders, gr.skip(), note_html(translate_error(str(exc), lang))] + [gr.skip()] * (
+            return [sentence, *sliders, gr.skip(), note_html(error_text(exc, lang))] + [gr.skip()] * (
                 len(learn.VIEWS) - 1
             )
 
@@ -248,7 +248,7 @@ def build(ctx: AppContext) -> LearnTab:
     focus_components = [views[name] for name in learn.FOCUS_VIEWS]
     inference = dict(
         concurrency_id="inference",
-        concurrency_limit=threads.INFERENCE_CONCURRENCY,
+        concurrency_limit=ctx.policy.inference_concurrency,
         api_visibility="private",
         show_progress="hidden",
         trigger_mode="always_last",  # a slider moved quickly: the last move wins

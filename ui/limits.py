@@ -6,21 +6,29 @@ the user should change.
 
 from __future__ import annotations
 
+from gpt.errors import Phrase
+
 # Model shape (training and uploads). 12M parameters is a bit over the lecture's largest
 # model (6 layers x 384 wide, 10.8M): 48 MB of float32 weights per session that holds one.
-MAX_PARAMETERS = 12_000_000
-MAX_BLOCK_SIZE = 256  # context length a learner can train; attention views stay readable
+# MAX_SERVED_*: what this app trains and serves, well inside the library's own bounds (gpt/config.py
+# MAX_PARAMETERS, MAX_BLOCK_SIZE: what a GPTConfig may be at all).
+MAX_SERVED_PARAMETERS = 12_000_000
+MAX_SERVED_BLOCK_SIZE = 256  # context length a learner can train; attention views stay readable
 MIN_BLOCK_SIZE = 2  # a context of one token is a bigram table: nothing for attention to show
 MIN_N_EMBD = 8  # narrower streams cannot hold even a character vocabulary's distinctions
 MAX_BATCH_SIZE = 128
 MAX_TOKENS_PER_STEP = 16_384  # batch_size * block_size: bounds activation memory per step
-MAX_DROPOUT = 0.9  # beyond this almost nothing reaches the next layer while training
+# Beyond this almost nothing reaches the next layer while training. The form's slider goes this far
+# too (its ends are FORM_CAPS'): a learner may see a too-high dropout fail to learn, and the API,
+# which always took 0.9, takes nothing the page does not offer.
+MAX_DROPOUT = 0.9
 
 # One training run.
 MAX_STEPS = 5_000
 MAX_TRAIN_SECONDS = 300.0  # wall time per run, evaluation included (queue wait excluded)
 MAX_TEXT_CHARS = 5_000_000  # pasted or uploaded training text (about 5 MB)
 MAX_LEARNING_RATE = 1e-2  # above this AdamW on these models blows the loss up instead of learning
+MAX_WARMUP_STEPS = 500  # a warm-up longer than this would be most of a run the caps allow
 MAX_WAITING_TRAININGS = 8  # trainings waiting for a training slot; the next is refused at once
 
 # Files.
@@ -42,19 +50,22 @@ MAX_GRADIO_SESSION_STATES = 2_000
 
 
 # The training form's fields that the app narrows, as (low, high); None keeps the library's
-# bound (gpt/settings.py). With the hint that a refusal adds.
+# bound (gpt/settings.py). The one place the app's range of a field is set: what /train accepts and
+# what the form's slider offers are both this range (ui/train_form.py app_range), and every number
+# on the form must end up with both ends. With the hint that a refusal adds.
 FORM_CAPS = {
     "n_embd": (MIN_N_EMBD, None),
-    "block_size": (MIN_BLOCK_SIZE, MAX_BLOCK_SIZE),
+    "block_size": (MIN_BLOCK_SIZE, MAX_SERVED_BLOCK_SIZE),
     "batch_size": (None, MAX_BATCH_SIZE),
     "max_steps": (None, MAX_STEPS),
     "learning_rate": (None, MAX_LEARNING_RATE),
     "dropout": (None, MAX_DROPOUT),
     "time_budget_s": (None, MAX_TRAIN_SECONDS),
+    "warmup_steps": (None, MAX_WARMUP_STEPS),
 }
-CAP_HINTS = {
-    "max_steps": "That is the per-run limit: choose fewer steps.",
-    "time_budget_s": f"Runs are limited to {MAX_TRAIN_SECONDS:.0f} s: choose a shorter budget.",
+CAP_HINTS = {  # the sentence's key (locales/en.py ERRORS), with its values
+    "max_steps": Phrase("train.max_steps_hint"),
+    "time_budget_s": Phrase("train.time_budget_hint", {"seconds": MAX_TRAIN_SECONDS}),
 }
 
 

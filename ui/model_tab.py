@@ -29,8 +29,8 @@ def build(ctx: AppContext) -> ModelTab:
             static(
                 "model.intro",
                 upload=limits.mb(limits.MAX_UPLOAD_BYTES),
-                parameters=f"{limits.MAX_PARAMETERS / 1e6:.0f}",
-                context=limits.MAX_BLOCK_SIZE,
+                parameters=f"{limits.MAX_SERVED_PARAMETERS / 1e6:.0f}",
+                context=limits.MAX_SERVED_BLOCK_SIZE,
             )
         )
         with gr.Row(equal_height=False):

@@ -1,12 +1,13 @@
 """Before training: what the presets are for, the text's vocabulary, parameter count and a time estimate.
 
-The estimate is ui/run_estimate.py's model of a run (steps, evaluations, samples, figures,
-start-up, the time budget), timed on this machine by ui/calibration.py. It is an estimate,
-so the UI says "about"; the live tokens/s during training is exact.
+The estimate is ui/run_estimate.py's sum of a run's pieces (steps, evaluations, samples, figures,
+start-up, the time budget), each timed on this machine for the form's shape by ui/calibration.py.
+It is an estimate, so the UI says "about"; once the run starts, its status's time left is live.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 from gpt import make_tokenizer
@@ -33,16 +34,28 @@ class TextInfo:
     chars: int
     char_vocab: int
     bpe_vocab: int
+    char_tokenize_s: float = 0.0  # building the tokenizer on the text and encoding it, as a run does
+    bpe_tokenize_s: float = 0.0
 
     def vocab(self, tokenizer: str) -> int:
         return self.bpe_vocab if tokenizer == "bpe" else self.char_vocab
 
+    def tokenize_s(self, tokenizer: str) -> float:
+        return self.bpe_tokenize_s if tokenizer == "bpe" else self.char_tokenize_s
+
 
 def text_info(text: str) -> TextInfo | None:
-    """Length and vocabulary sizes of a training text (None when empty or over the cap)."""
+    """Length and vocabulary sizes of a training text, and how long each tokenizer takes on it
+    (None when empty or over the cap)."""
     if not isinstance(text, str) or not text or len(text) > limits.MAX_TEXT_CHARS:
         return None
-    return TextInfo(len(text), make_tokenizer("char", text).vocab_size, make_tokenizer("bpe", text).vocab_size)
+    vocab, seconds = {}, {}
+    for kind in ("char", "bpe"):
+        start = time.perf_counter()
+        tokenizer = make_tokenizer(kind, text)
+        tokenizer.encode(text)
+        vocab[kind], seconds[kind] = tokenizer.vocab_size, time.perf_counter() - start
+    return TextInfo(len(text), vocab["char"], vocab["bpe"], seconds["char"], seconds["bpe"])
 
 
 def describe_text(info: TextInfo | None, training_text: str = "", lang: str = "en") -> str:
@@ -73,13 +86,14 @@ def plan_summary(
     vocab = info.vocab(tokenizer) if info else (65 if tokenizer == "char" else 12_000)
     config = settings.model_config(vocab)
     params = config.num_parameters
-    over = params > limits.MAX_PARAMETERS
+    over = params > limits.MAX_SERVED_PARAMETERS
     warning = ""
     if over:
-        warning = text("train.plan.over_bpe" if tokenizer == "bpe" else "train.plan.over", lang, cap=limits.MAX_PARAMETERS / 1e6)
+        warning = text("train.plan.over_bpe" if tokenizer == "bpe" else "train.plan.over", lang, cap=limits.MAX_SERVED_PARAMETERS / 1e6)
     lines = [text("train.plan.parameters", lang, millions=params / 1e6, vocab=vocab) + warning]
     if not over:
-        estimate = estimate_run(timer, settings, vocab, info.chars if info else 0, beside_browser)
+        tokenize_s = info.tokenize_s(tokenizer) if info else 0.0
+        estimate = estimate_run(timer, settings, vocab, timer.threads(beside_browser), tokenize_s)
         lines += describe_estimate(estimate, timer, lang)
     return "  \n".join(lines)
 

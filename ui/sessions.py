@@ -19,6 +19,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gpt.errors import UserError
 from locales import Message
 
 from . import limits
@@ -135,10 +136,7 @@ class SessionRegistry:
         with self._lock:
             entry = self._entry(sid)
             if entry.job is not None:
-                raise ValueError(
-                    "You already have a training running or waiting in this session: "
-                    "press Stop first, or wait for it to finish."
-                )
+                raise UserError("train.already_running")
             entry.job = job
 
     def job(self, sid: str):

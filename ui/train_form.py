@@ -1,8 +1,9 @@
 """The Train form's values, as they arrive from the browser or an API client, checked.
 
 The form is gpt.settings.TrainingSettings: its fields give each input's bounds (what the
-library can do), ui/limits.py narrows some of them (what a public server allows), and every
-refusal names the field, the range and what to change.
+library can do), ui/limits.py FORM_CAPS narrows some of them (what a public server allows), and
+every refusal names the field, the range and what to change. The same range is what a slider
+offers (slider_range) and what /train accepts (parse_field): the page and the API cannot differ.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from gpt.checks import one_of, parse_float, parse_int, parse_text
+from gpt.errors import UserError
 from gpt.config import MAX_N_LAYER
 from gpt.presets import DEFAULT_PRESET, preset
 from gpt.settings import FORM_FIELDS, TrainingSettings
@@ -19,17 +21,20 @@ from . import limits
 DEFAULTS = preset(DEFAULT_PRESET)  # the form's values when the page opens, and the API's defaults
 MAX_PROBE_CHARS = 1_000  # the probe sentence box: a probe keeps at most 64 tokens anyway
 
-# /train's parameters after the text, in order. API clients may pass them by position, so a parameter
-# added after the API was published goes at the end, with a default: the form's fields as first
-# published, the layer to watch, then the form's later fields and the probe sentence.
-ADDED_FORM_FIELDS = ("keep_best",)
-API_FIELDS = (
-    *(name for name in FORM_FIELDS if name not in ADDED_FORM_FIELDS),
-    "watch_layer",
-    *ADDED_FORM_FIELDS,
-    "probe",
+# /train's parameters after the text, as they were published. API clients may pass them by position,
+# so this order is kept for ever: the form's fields as first published, the layer to watch, then what
+# came later (keep_best, the probe sentence). A field added to the form since (gpt/settings.py) comes
+# after all of them, by itself, with its default.
+PUBLISHED_API = (
+    "tokenizer", "n_layer", "n_head", "n_embd", "block_size", "max_steps", "batch_size", "learning_rate",
+    "dropout", "time_budget_s", "warmup_steps", "watch_layer", "keep_best", "probe",
 )
-assert set(ADDED_FORM_FIELDS) <= set(FORM_FIELDS)
+API_FIELDS = (*PUBLISHED_API, *(name for name in FORM_FIELDS if name not in PUBLISHED_API))
+# The form's fields after the first publication: an API call may leave them out (parse_request).
+ADDED_FORM_FIELDS = tuple(name for name in API_FIELDS[API_FIELDS.index("watch_layer") + 1 :] if name in FORM_FIELDS)
+assert set(PUBLISHED_API) - {"watch_layer", "probe"} <= set(FORM_FIELDS)
+# /train's defaults, after the text (which has none): the default preset's values for the form's fields.
+API_DEFAULTS = {**{name: getattr(DEFAULTS, name) for name in FORM_FIELDS}, "watch_layer": 0, "probe": ""}
 
 
 @dataclass(frozen=True)
@@ -41,16 +46,21 @@ class TrainRequest:
 
 
 def app_range(name: str) -> tuple[float | None, float | None]:
-    """The range the app accepts for a form field: the library's bounds, narrowed by the caps; where
-    neither bounds it, what the form's slider offers."""
+    """The range the app accepts for a form field: the library's bounds, narrowed by the caps
+    (ui/limits.py FORM_CAPS). Whether the low end itself is allowed is the library's (low_open)."""
     spec = TrainingSettings.spec(name)
     cap_low, cap_high = limits.FORM_CAPS.get(name, (None, None))
     low = spec.low if cap_low is None else cap_low
     high = spec.high if cap_high is None else cap_high
-    if isinstance(spec.form, tuple):
-        low = spec.form[0] if low is None else low
-        high = spec.form[1] if high is None else high
     return low, high
+
+
+def slider_range(name: str) -> tuple[float, float]:
+    """A slider's ends: the app's range, less its low end when that end is excluded (a time budget of
+    0 s is refused: the slider starts one step above it)."""
+    spec = TrainingSettings.spec(name)
+    low, high = app_range(name)
+    return (low + spec.step if spec.low_open and low == spec.low else low), high
 
 
 def parse_field(name: str, value):
@@ -61,7 +71,7 @@ def parse_field(name: str, value):
         spec.check(name, value)  # True or False, nothing else (not 0, 1 or "yes")
         return value
     low, high = app_range(name)
-    hint = " ".join(h for h in (spec.hint, limits.CAP_HINTS.get(name, "")) if h)
+    hint = (spec.hint, limits.CAP_HINTS.get(name))  # the library's, then the app's cap's (either may be absent)
     if spec.kind is int:
         return parse_int(name, value, int(low), int(high), hint=hint)
     return parse_float(name, value, low, high, low_open=spec.low_open, hint=hint)
@@ -80,14 +90,9 @@ def settings_from_form(values: dict) -> TrainingSettings:
 
 def parse_training_text(text) -> str:
     """The Training text box's text, checked against the cap (the ladder trains on it too)."""
-    text = parse_text(
-        "training text",
-        text,
-        limits.MAX_TEXT_CHARS,
-        "paste some text, upload a .txt file, or use the bundled Shakespeare",
-    )
+    text = parse_text("training text", text, limits.MAX_TEXT_CHARS, "train.text_empty", "train.text_too_long")
     if not text.strip():
-        raise ValueError("The training text is only whitespace: paste some text with words in it.")
+        raise UserError("train.text_whitespace")
     return text
 
 
@@ -103,17 +108,11 @@ def parse_request(text, watch_layer=0, probe="", **values) -> TrainRequest:
     settings = settings_from_form(values)
     tokens = settings.batch_size * settings.block_size
     if tokens > limits.MAX_TOKENS_PER_STEP:
-        raise ValueError(
-            f"batch_size x block_size is {tokens:,} tokens per step; the limit is {limits.MAX_TOKENS_PER_STEP:,}. "
-            "Lower batch_size or block_size."
-        )
+        raise UserError("train.tokens_per_step", tokens=tokens, limit=limits.MAX_TOKENS_PER_STEP)
     if probe is None:
         probe = ""
     if not isinstance(probe, str):
-        raise ValueError(f"The probe sentence must be text, got {type(probe).__name__}.")
+        raise UserError("probe.not_text", kind=type(probe).__name__)
     if len(probe) > MAX_PROBE_CHARS:
-        raise ValueError(
-            f"The probe sentence is {len(probe):,} characters; the limit is {MAX_PROBE_CHARS:,}. "
-            "Use a shorter probe sentence."
-        )
+        raise UserError("train.probe_too_long", count=len(probe), limit=MAX_PROBE_CHARS)
     return TrainRequest(text, settings, parse_int("watch_layer", watch_layer, 0, MAX_N_LAYER - 1), probe)

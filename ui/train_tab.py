@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 from dataclasses import dataclass
 
@@ -12,7 +13,7 @@ from gpt.presets import preset as preset_settings
 from gpt.settings import FORM_FIELDS, TrainingSettings
 from viz import loss_curve
 
-from . import checkpoints, ladder_panel, plan, threads, train_form, training
+from . import checkpoints, ladder_panel, plan, train_form, training
 from . import watch as watching
 from .clients import on_this_machine, plot_width
 from .context import AppContext
@@ -50,9 +51,24 @@ def _form_input(name: str, value):
         return gr.Number(value=value, **texts)
     if spec.form == "checkbox":
         return gr.Checkbox(value=value, **texts)
-    minimum, maximum, step = spec.form
-    maximum = train_form.app_range(name)[1] if maximum is None else maximum
-    return gr.Slider(minimum, maximum, value=value, step=step, **texts)
+    minimum, maximum = train_form.slider_range(name)  # what /train accepts (ui/limits.py FORM_CAPS)
+    return gr.Slider(minimum, maximum, value=value, step=spec.step, **texts)
+
+
+def _api_signature() -> inspect.Signature:
+    """/train's signature, made from the form's fields: the text, then ui/train_form.API_FIELDS with
+    their defaults (API_DEFAULTS), then the request, which Gradio fills in (by its annotation)."""
+    by_either = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    return inspect.Signature(
+        [
+            inspect.Parameter("text", by_either),
+            *(inspect.Parameter(name, by_either, default=train_form.API_DEFAULTS[name]) for name in train_form.API_FIELDS),
+            inspect.Parameter("request", by_either, default=None, annotation=gr.Request),
+        ]
+    )
+
+
+TRAIN_SIGNATURE = _api_signature()
 
 
 def build(ctx: AppContext) -> TrainTab:
@@ -171,31 +187,21 @@ def build(ctx: AppContext) -> TrainTab:
             loss_curve([], [], [], [], lang=lang) if placeholder else gr.skip(),
         )
 
-    @user_errors
-    def train(
-        text,
-        tokenizer=defaults.tokenizer,
-        n_layer=defaults.n_layer,
-        n_head=defaults.n_head,
-        n_embd=defaults.n_embd,
-        block_size=defaults.block_size,
-        max_steps=defaults.max_steps,
-        batch_size=defaults.batch_size,
-        learning_rate=defaults.learning_rate,
-        dropout=defaults.dropout,
-        time_budget_s=defaults.time_budget_s,
-        warmup_steps=defaults.warmup_steps,
-        watch_layer=0,
-        keep_best=defaults.keep_best,
-        probe="",
-        request: gr.Request = None,
-    ):
+    def train(*args, **kwargs):
         """Train a new model on `text` and make it this session's model; streams (status, loss figure,
         samples, attention figure). probe: the sentence whose attention is recorded at each evaluation
         (empty: the start of the text)."""
-        arguments = {name: value for name, value in locals().items() if name != "request"}
+        call = TRAIN_SIGNATURE.bind(*args, **kwargs)
+        call.apply_defaults()
+        arguments = dict(call.arguments)
+        request = arguments.pop("request")
         for outputs in run_training(arguments, request, beside_browser=False):  # no page to draw
             yield outputs[:API_OUTPUTS]  # what the API has always returned; the rest is the page's
+
+    # Gradio reads /train's parameters (names, order, defaults; the request by its annotation) here.
+    train.__signature__ = TRAIN_SIGNATURE
+    train.__annotations__ = {"request": gr.Request}
+    train = user_errors(train)
 
     @user_errors
     def train_in_page(request: gr.Request, *values):
@@ -344,7 +350,7 @@ def build(ctx: AppContext) -> TrainTab:
         api_visibility="private",
         show_progress="hidden",
         concurrency_id="replay",
-        concurrency_limit=threads.INFERENCE_CONCURRENCY,
+        concurrency_limit=ctx.policy.inference_concurrency,
         trigger_mode="always_last",
     )
     replay_inputs = [replay_step, compare, compare_step, watch_layer]

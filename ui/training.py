@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import torch
 
 from gpt import GPT, GPTConfig, TrainConfig, Trainer, TrainingDiverged, make_tokenizer, split_ids
 from gpt.checkpoint import save
 from gpt.data import text_snippet
+from gpt.errors import UserError
 from gpt.settings import TrainingSettings
 from gpt.tokenizer import text_pieces
 from locales import Message, text
@@ -24,16 +26,17 @@ from viz import loss_curve
 from . import limits, threads
 from .attention import attention_maps, probe_figure, token_pieces
 from .gpu import on_gpu
+from .cadence import UPDATE_INTERVAL_S, sample_tokens
 from .memory import release_memory
-from .plan import StepTimer
 from .sessions import ModelHandle, SessionRegistry
 from .train_form import TrainRequest
 from .training_feed import TrainingFeed, train_in_background
 from .training_queue import FINISHING, PREPARING, WAITING, TrainingJob, TrainingQueue, waiting_text
 from .watch import begin_record, choose_probe, measure_strip, record_evaluation, views
 
-UPDATE_INTERVAL_S = 0.5  # at most about two UI updates a second, plus one per evaluation
-SAMPLE_CHARS = 240  # length of the sample written at each evaluation
+if TYPE_CHECKING:
+    from .calibration import StepTimer
+
 VALIDATION_FRACTION = 0.1
 
 
@@ -54,20 +57,13 @@ def prepare(request: TrainRequest, timer: StepTimer, beside_browser: bool = Fals
     s = request.settings
     tokenizer = make_tokenizer(s.tokenizer, request.text)
     config = s.model_config(tokenizer.vocab_size)
-    if config.num_parameters > limits.MAX_PARAMETERS:
-        hint = (
-            " or use the char tokenizer (BPE's vocabulary adds a row of n_embd weights per token)"
-            if s.tokenizer == "bpe"
-            else ""
-        )
-        raise ValueError(
-            f"This model would have {config.num_parameters:,} parameters; the limit is {limits.MAX_PARAMETERS:,}. "
-            f"Lower n_layer or n_embd{hint}."
-        )
+    if config.num_parameters > limits.MAX_SERVED_PARAMETERS:
+        lower = "train.lower_shape_bpe" if s.tokenizer == "bpe" else "train.lower_shape"
+        raise UserError("train.too_many_parameters", count=config.num_parameters, limit=limits.MAX_SERVED_PARAMETERS).then(lower)
     ids = tokenizer.encode(request.text)
     probe_ids = choose_probe(tokenizer, request.probe, ids, s.block_size)
     train_ids, val_ids = split_ids(ids, s.block_size, VALIDATION_FRACTION)
-    step_seconds = timer.seconds(config, s.batch_size, beside_browser)
+    step_seconds = timer.seconds(config, s.batch_size, timer.threads(beside_browser), s.tokenizer)  # timed for the plan already
     train_config = s.train_config(step_seconds=step_seconds, device=timer.device.type)
     return Prepared(request, tokenizer, config, train_config, train_ids, val_ids, probe_ids)
 
@@ -199,11 +195,6 @@ def _status(event, settings: TrainingSettings, lang: str = "en") -> str:
     ) + _overfitting(event, lang)
 
 
-def sample_tokens(tokenizer_kind: str) -> int:
-    """Tokens in the sample written at each evaluation: SAMPLE_CHARS characters, about 4 per BPE token."""
-    return SAMPLE_CHARS if tokenizer_kind == "char" else SAMPLE_CHARS // 4
-
-
 def _sample(model, tokenizer, training_text: str, step: int, val_loss, lang: str = "en") -> str:
     """A short continuation written by the model as it is now (fixed seed: only the model changes)."""
     start = "\n" if "\n" in training_text else training_text[0]
@@ -266,7 +257,8 @@ def _run(job: TrainingJob, prepared: Prepared, lang: str):
         views=watched,
     )
     feed = TrainingFeed()
-    steps = train_in_background(trainer, model, feed, job.beside_browser)
+    policy = threads.policy()
+    steps = train_in_background(trainer, model, feed, lambda: policy.for_training(job.beside_browser))
     try:
         finished = False
         while not finished:
@@ -274,7 +266,7 @@ def _run(job: TrainingJob, prepared: Prepared, lang: str):
             try:
                 taken = feed.take(timeout_s=UPDATE_INTERVAL_S)
             except TrainingDiverged as exc:
-                raise TrainingDiverged(f"{exc} Your session keeps its previous model.") from None
+                raise exc.then("train.session_keeps_model") from None
             finished = taken.finished
             for event in taken.events:
                 history.steps.append(event.step)

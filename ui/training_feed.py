@@ -79,20 +79,21 @@ class TrainingFeed:
             return taken
 
 
-def train_in_background(trainer, model, feed: TrainingFeed, beside_browser: bool = False) -> threading.Thread:
+def train_in_background(trainer, model, feed: TrainingFeed, before_step=None) -> threading.Thread:
     """Start trainer.run() in its own thread, feeding every event (and a copy of the weights at
     each evaluation) to feed. The thread ends when the run does; trainer.stop() ends it early.
-    beside_browser: the run's page is drawn on this machine, so its steps leave it a core
-    (ui/threads.py)."""
+    before_step(): called in that thread before every step, to set its thread count (ui/threads.py
+    RunPolicy.for_training; by default the process's policy for a run whose page is elsewhere)."""
+    before_step = before_step or threads.policy().for_training
 
     def steps():
         error = None
         try:
-            threads.for_training(beside_browser)
+            before_step()
             for event in trainer.run():
                 evaluated = event.eval_train_loss is not None
                 feed.put(event, weights_copy(model) if evaluated else None)
-                threads.for_training(beside_browser)  # before the next step: a request or a drawing may have started
+                before_step()  # before the next step: a request or a drawing may have started
         except BaseException as exc:  # TrainingDiverged and any other: raised on the page's side
             error = exc
         finally:

@@ -1,6 +1,6 @@
 """Training slots: a first-come, first-served queue of training jobs.
 
-`slots` trainings run at once (ui/threads.TRAINING_SLOTS: a slot per core by default); the jobs at
+`slots` trainings run at once (ui/threads.py RunPolicy.training_slots: a slot per core by default); the jobs at
 the head of the line hold them, the others wait here, in order, and see how many are ahead.
 At most max_waiting wait; the next one is refused at once. Gradio hands every /train call
 straight to this queue (the event has no concurrency limit of its own), so the refusal, the
@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass, field
 
 from gpt import Trainer
+from gpt.errors import UserError
 from locales import text
 
 from . import limits, threads
@@ -85,10 +86,11 @@ class TrainingQueue:
 
     def __init__(
         self,
-        slots: int = threads.TRAINING_SLOTS,
+        slots: int | None = None,  # None: the process's policy's (ui/threads.py)
         max_waiting: int = limits.MAX_WAITING_TRAININGS,
         stale_after_s: float = STALE_AFTER_S,
     ):
+        slots = threads.policy().training_slots if slots is None else slots
         if slots < 1 or max_waiting < 0:
             raise ValueError(f"A training queue needs at least one slot and max_waiting >= 0, got {slots} and {max_waiting}.")
         self.slots = slots
@@ -103,10 +105,7 @@ class TrainingQueue:
             if job.cancelled:  # stopped before it got here: it takes no place
                 return
             if len(self._order) >= self.slots + self.max_waiting:  # every slot taken, the line full
-                raise ValueError(
-                    f"{len(self._order) - self.slots} trainings are already waiting (the limit is {self.max_waiting}). "
-                    "Try again in a few minutes."
-                )
+                raise UserError("train.queue_full", count=len(self._order) - self.slots, limit=self.max_waiting)
             self._order.append(job)
             job.state = WAITING
 

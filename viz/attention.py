@@ -23,7 +23,7 @@ import plotly.graph_objects as go
 from locales import text
 
 from .arrays import attention_array
-from .grid import Cell, cell_axes, cell_title, grid_cells
+from .grid import Cell, cell_axes, cell_title, grid_cells, paper_text
 from .layout import TICK_FONT_SIZE, attention_coloraxis, base_layout, diverging_coloraxis
 from .tokens import token_labels
 
@@ -277,15 +277,5 @@ def layers_overview(attn: Any, pieces: Sequence[str], lang: str = "en") -> go.Fi
 
 def _row_title(cell: Cell, text: str) -> dict:
     """Layer name placed in the left margin, centred on the row."""
-    return dict(
-        text=text,
-        x=cell.x_domain[0],
-        y=(cell.y_domain[0] + cell.y_domain[1]) / 2,
-        xref="paper",
-        yref="paper",
-        xanchor="right",
-        yanchor="middle",
-        xshift=-6,
-        showarrow=False,
-        font=dict(size=11),
-    )
+    y = (cell.y_domain[0] + cell.y_domain[1]) / 2
+    return paper_text(text, cell.x_domain[0], y, xanchor="right", yanchor="middle", xshift=-6)

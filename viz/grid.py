@@ -74,16 +74,24 @@ def cell_axes(cell: Cell, x: dict, y: dict) -> dict:
     }
 
 
-def cell_title(cell: Cell, text: str) -> dict:
-    """A small title annotation centred just above the cell."""
+def paper_text(text: str, x: float, y: float, xanchor: str, yanchor: str, size: int = 11, **extra) -> dict:
+    """A text annotation at (x, y) in paper space (0..1 over the plot area, the frame of the
+    domains above): how a grid titles its cells, rows and panels."""
     return dict(
         text=text,
-        x=(cell.x_domain[0] + cell.x_domain[1]) / 2,
-        y=cell.y_domain[1],
+        x=x,
+        y=y,
         xref="paper",
         yref="paper",
-        xanchor="center",
-        yanchor="bottom",
+        xanchor=xanchor,
+        yanchor=yanchor,
         showarrow=False,
-        font=dict(size=11),
+        font=dict(size=size),
+        **extra,
     )
+
+
+def cell_title(cell: Cell, text: str) -> dict:
+    """A small title annotation centred just above the cell."""
+    x = (cell.x_domain[0] + cell.x_domain[1]) / 2
+    return paper_text(text, x, cell.y_domain[1], xanchor="center", yanchor="bottom")

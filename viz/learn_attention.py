@@ -24,6 +24,7 @@ from .learn_layout import (
     is_narrow,
     panel_title,
     plain_axis,
+    row_outline,
     sequential,
     token_axis,
 )
@@ -132,19 +133,7 @@ def scores_figure(scores: Any, pieces: Sequence[str], query: int, lang: str, wid
             )
         )
         notes.append(panel_title(xd, yd[1] + 0.01, name))
-        shapes.append(
-            dict(
-                type="rect",
-                xref="x" + suffix,
-                yref="y" + suffix,
-                x0=-0.5,
-                x1=T - 0.5,
-                y0=query - 0.5,
-                y1=query + 0.5,
-                line=dict(color="#111", width=2),
-                fillcolor="rgba(0,0,0,0)",
-            )
-        )
+        shapes.append(row_outline("x" + suffix, "y" + suffix, query, T, color="#111", width=2))
     layout["annotations"] = notes
     layout["shapes"] = shapes
     layout["plot_bgcolor"] = "#e6e6e6"  # masked cells show this grey: −∞
@@ -276,19 +265,7 @@ def heads_figure(
                 hovertemplate=hover + f"<extra>{name}</extra>",
             )
         )
-        shapes.append(
-            dict(
-                type="rect",
-                xref=cell.xref,
-                yref=cell.yref,
-                x0=-0.5,
-                x1=T - 0.5,
-                y0=query - 0.5,
-                y1=query + 0.5,
-                line=dict(color="#ff4d4d", width=1.5),
-                fillcolor="rgba(0,0,0,0)",
-            )
-        )
+        shapes.append(row_outline(cell.xref, cell.yref, query, T, color="#ff4d4d", width=1.5))
     layout["annotations"] = notes
     layout["shapes"] = shapes
     return go.Figure(data=traces, layout=layout)

@@ -1,5 +1,5 @@
 """What the Learn tab's figures share: their frame on a laptop and on a phone, panels placed by
-hand, token axes, and colour axes.
+hand, token axes, colour axes and the outline of the chosen row.
 
 Every figure of the Learn tab is small and sits in a column of known width (when the page
 reported it): on a narrow screen margins shrink, colour bars go under the plot and token
@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from .attention import MIN_LABEL_PX, NARROW_PX
+from .grid import paper_text
 from .layout import DIVERGING_COLORSCALE, TICK_FONT_SIZE, base_layout
 
 LAPTOP_PX = 640  # a figure's width when the page did not say
@@ -121,16 +122,22 @@ def sequential(low: float, high: float, title: str, width_px: int | None, colors
 
 def panel_title(x_domain: Sequence[float], y_top: float, text: str) -> dict:
     """A small title just above a panel, left-aligned on it."""
+    return paper_text(text, x_domain[0], y_top, xanchor="left", yanchor="bottom", size=12)
+
+
+def row_outline(xref: str, yref: str, row: int, n_columns: int, color: str, width: float) -> dict:
+    """A frame around one row of a (rows, n_columns) map drawn on axes xref, yref: the chosen
+    query's row in a map of attention scores or weights."""
     return dict(
-        text=text,
-        x=x_domain[0],
-        y=y_top,
-        xref="paper",
-        yref="paper",
-        xanchor="left",
-        yanchor="bottom",
-        showarrow=False,
-        font=dict(size=12),
+        type="rect",
+        xref=xref,
+        yref=yref,
+        x0=-0.5,
+        x1=n_columns - 0.5,
+        y0=row - 0.5,
+        y1=row + 0.5,
+        line=dict(color=color, width=width),
+        fillcolor="rgba(0,0,0,0)",
     )
 
 

@@ -47,22 +47,8 @@ def bigram_figure(
     layout["legend"]["y"] = 1.02
     hover = "%{y}: %{x:.1%}<extra></extra>"
     data = [
-        go.Bar(
-            x=to_float32(alone),
-            y=labels,
-            orientation="h",
-            name=names[0],
-            marker=dict(color=GREY),
-            hovertemplate=hover,
-        ),
-        go.Bar(
-            x=to_float32(context),
-            y=labels,
-            orientation="h",
-            name=names[1],
-            marker=dict(color=BLUE),
-            hovertemplate=hover,
-        ),
+        go.Bar(x=to_float32(probs), y=labels, orientation="h", name=name, marker=dict(color=color), hovertemplate=hover)
+        for probs, name, color in zip((alone, context), names, (GREY, BLUE))
     ]
     return go.Figure(data=data, layout=layout)
 

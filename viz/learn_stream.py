@@ -46,28 +46,30 @@ def embedding_figure(
     layout = frame(t_("embed.title"), height, width_px, left=50, right=20, top=70, bottom=50, legend=legend)
     layout["xaxis"] = plain_axis(title=dict(text=t_("embed.axis", n=1, share=f"{explained[0]:.0%}")), zeroline=True)
     layout["yaxis"] = plain_axis(title=dict(text=t_("embed.axis", n=2, share=f"{explained[1]:.0%}")), zeroline=True)
-    others = ~mine
-    data = [
-        go.Scatter(
-            x=xy[others, 0],
-            y=xy[others, 1],
-            mode="markers",
-            name=t_("embed.vocabulary"),
-            marker=dict(size=6, color=VOCAB_COLOR),
-            hovertext=[n for n, o in zip(names, others) if o],
+
+    def points(which: np.ndarray, name: str, size: int, color: str, **extra) -> go.Scatter:
+        """The tokens where `which` is true, each named in the hover."""
+        return go.Scatter(
+            x=xy[which, 0],
+            y=xy[which, 1],
+            name=name,
+            marker=dict(size=size, color=color),
+            hovertext=[n for n, w in zip(names, which) if w],
             hovertemplate="%{hovertext}<extra></extra>",
-        ),
-        go.Scatter(
-            x=xy[mine, 0],
-            y=xy[mine, 1],
+            **extra,
+        )
+
+    data = [
+        points(~mine, t_("embed.vocabulary"), 6, VOCAB_COLOR, mode="markers"),
+        points(
+            mine,
+            t_("embed.sentence"),
+            9,
+            SENTENCE_COLOR,
             mode="markers+text",
-            name=t_("embed.sentence"),
-            marker=dict(size=9, color=SENTENCE_COLOR),
-            text=[visible(p) for p, m in zip(pieces, mine) if m],
+            text=[visible(p) for p, m in zip(pieces, mine) if m],  # the sentence's tokens are labelled
             textposition="top center",
             textfont=dict(size=11),
-            hovertext=[n for n, m in zip(names, mine) if m],
-            hovertemplate="%{hovertext}<extra></extra>",
         ),
     ]
     return go.Figure(data=data, layout=layout)
